@@ -1,0 +1,201 @@
+# veleiro: a KVM virtual machine monitor for arm64, built one stage at a time.
+# `make help` lists the targets. Build outputs go to build/, except the ./stage-NN entry points and
+# the guest/*.bin programs that learners type.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+TOP := $(CURDIR)
+BUILD := build
+
+# V=1 shows full commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+MAKEFLAGS += --no-print-directory
+endif
+
+# On an arm64 host the VMMs are native and ./stage-NN is the binary. Anywhere else they are static
+# arm64 binaries under build/arm64/, and ./stage-NN is a launcher that runs them in the lab.
+HOST_ARCH := $(shell uname -m)
+ifeq ($(HOST_ARCH),aarch64)
+NATIVE := 1
+CROSS_COMPILE ?=
+VMM_DIR := $(BUILD)/native
+else
+NATIVE :=
+CROSS_COMPILE ?= aarch64-linux-gnu-
+VMM_DIR := $(BUILD)/arm64
+endif
+VMM_CC := $(CROSS_COMPILE)gcc
+HOST_CC ?= gcc
+CC := $(HOST_CC)
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS_COMMON := -std=gnu11 $(WARN) -O2 -g -Icommon -MMD -MP
+VMM_CFLAGS := $(CFLAGS_COMMON) -pthread
+VMM_LDFLAGS := -pthread $(if $(NATIVE),,-static)
+# libfdt for the stages that build a device tree: the host's on arm64, Debian's arm64 package
+# unpacked by lab/deps elsewhere (it cannot be installed beside the host's).
+FDT_SYSROOT := $(BUILD)/deps/sysroot-fdt-dev/usr
+FDT_CFLAGS := $(if $(NATIVE),,-I$(FDT_SYSROOT)/include)
+FDT_LIBS := $(if $(NATIVE),,-L$(FDT_SYSROOT)/lib/aarch64-linux-gnu) -lfdt
+
+# The guest programs: cross-built for arm64 (native on arm64 hosts), raw binaries at 0x40080000.
+GUEST_CC := $(CROSS_COMPILE)gcc
+GUEST_OBJCOPY := $(CROSS_COMPILE)objcopy
+include guest/guest.mk
+
+# A stage is a directory with a main.c (its story).
+STAGE_DIRS := $(sort $(patsubst %/main.c,%,$(wildcard stages/[0-9][0-9]-*/main.c)))
+STAGE_NUMS := $(foreach d,$(STAGE_DIRS),$(shell basename $(d) | cut -c1-2))
+stage_dir = $(filter stages/$(1)-%,$(STAGE_DIRS))
+LAST_STAGE := $(lastword $(STAGE_NUMS))
+
+# Guests each stage introduces; a stage runs its own and every earlier stage's.
+GUESTS_02 := memory
+GUESTS_03 := simple
+GUESTS_04 := hello echo
+GUESTS_05 := irq
+GUESTS_06 := timer
+stage_guests = $(foreach n,$(STAGE_NUMS),$(if $(shell [ $(n) -le $(1) ] && echo y),$(GUESTS_$(n))))
+
+COMMON_SRCS := $(wildcard common/*.c)
+
+.PHONY: all help deps test unit unit-san format-check check-stages run lab clean bench \
+	$(addprefix stage-,$(STAGE_NUMS)) $(addprefix test-,$(STAGE_NUMS)) $(addprefix diff-,$(STAGE_NUMS))
+
+help:
+	@echo "veleiro: a KVM VMM for arm64, one stage at a time"
+	@echo
+	@echo "  make all            build every stage (./stage-NN) and every guest (guest/*.bin)"
+	@echo "  make stage-NN       build stage NN and the guests it runs, e.g. make stage-03"
+	@echo "  make run            build and run the most complete stage with its default guest"
+	@echo "  make test           unit tests (also under ASan/UBSan), format and copy-forward checks,"
+	@echo "                      then every stage's suite (through the lab on non-arm64 hosts)"
+	@echo "  make test-NN        one stage's suite, e.g. make test-03"
+	@echo "  make diff-NN        what stage NN changed, as a diff against stage NN-1"
+	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
+	@echo "  make bench          benchmarks (numbers only; never part of make test)"
+	@echo "  make lab            an interactive shell inside the lab (arm64 with KVM)"
+	@echo "  make deps           install what is missing (apt-get; done automatically)"
+	@echo "  make clean          remove build outputs"
+	@echo
+	@echo "  V=1 shows full commands; CROSS_COMPILE=... and HOST_CC=... override the compilers."
+	@echo "  Stages: $(STAGE_NUMS)"
+
+# Installing is idempotent and quiet when everything is present; the stamp only saves time.
+DEPS_STAMP := $(BUILD)/deps/.done
+deps:
+	$(Q)lab/deps
+	$(Q)touch $(DEPS_STAMP)
+$(DEPS_STAMP): lab/deps
+	$(Q)lab/deps
+	$(Q)mkdir -p $(@D) && touch $@
+
+all: $(addprefix stage-,$(STAGE_NUMS))
+
+# --- the stages -----------------------------------------------------------------------------
+# stage_rules NN: build/<arch>/stage-NN from the stage's own sources and common/, and ./stage-NN.
+define stage_rules
+$(1)_DIR := $(call stage_dir,$(1))
+$(1)_SRCS := $$(wildcard $$($(1)_DIR)/*.c)
+$(1)_OBJS := $$(patsubst %.c,$(VMM_DIR)/%.o,$$($(1)_SRCS) $(COMMON_SRCS))
+$(1)_FDT := $$(if $$(wildcard $$($(1)_DIR)/dtb.c),y)
+
+$(VMM_DIR)/$$($(1)_DIR)/%.o: $$($(1)_DIR)/%.c $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@$$(if $(Q),echo "  CC      $$<")
+	$(Q)$(VMM_CC) $(VMM_CFLAGS) -I$$($(1)_DIR) $$(if $$($(1)_FDT),$(FDT_CFLAGS)) -c $$< -o $$@
+
+$(VMM_DIR)/stage-$(1): $$($(1)_OBJS)
+	@$$(if $(Q),echo "  LD      $$@")
+	$(Q)$(VMM_CC) $$^ -o $$@ $(VMM_LDFLAGS) $$(if $$($(1)_FDT),$(FDT_LIBS))
+
+# The target is the file learners run, so `make stage-NN && ./stage-NN` is the whole recipe.
+stage-$(1): $(VMM_DIR)/stage-$(1) $$(patsubst %,guest/%.bin,$$(call stage_guests,$(1)))
+ifeq ($(NATIVE),1)
+	$(Q)cp $(VMM_DIR)/stage-$(1) $$@
+else
+	$(Q)printf '%s\n' '#!/bin/sh' \
+		'# Generated by make: this host is not arm64, so the VMM ($(VMM_DIR)/stage-$(1)) runs in the lab.' \
+		'top=$$$$(cd "$$$$(dirname "$$$$0")" && pwd)' \
+		'exec "$$$$top/lab/run" "$$$$top/$(VMM_DIR)/stage-$(1)" "$$$$@"' >$$@
+	$(Q)chmod +x $$@
+endif
+
+test-$(1): stage-$(1) $(DEPS_STAMP)
+	$(Q)tests/run-bats tests/stages/$(1).bats
+
+diff-$(1):
+	$(Q)prev=$$$$(echo $(STAGE_DIRS) | tr ' ' '\n' | grep -B1 '^$$($(1)_DIR)$$$$' | head -n 1); \
+	  if [ "$$$$prev" = "$$($(1)_DIR)" ]; then echo "stage $(1) is the first stage"; \
+	  else diff -ruN $$$$prev $$($(1)_DIR); true; fi
+endef
+$(foreach n,$(STAGE_NUMS),$(eval $(call stage_rules,$(n))))
+
+$(VMM_DIR)/common/%.o: common/%.c $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(VMM_CC) $(VMM_CFLAGS) -c $< -o $@
+
+# --- tests ------------------------------------------------------------------------------------
+# Host-native unit tests: tests/unit/test_X.c names the stage sources it needs on its first line.
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+unit_srcs = $(shell sed -n '1s|^/\* unit-test sources:\(.*\)\*/|\1|p' tests/unit/$(1).c)
+UNIT_CFLAGS := -std=gnu11 $(WARN) -g -Icommon -Itests/unit -pthread
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+define unit_rules
+$(BUILD)/unit/$(1): tests/unit/$(1).c $(COMMON_SRCS) $(call unit_srcs,$(1)) tests/unit/check.h $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@$$(if $(Q),echo "  CC      $$@")
+	$(Q)$(HOST_CC) $(UNIT_CFLAGS) -O1 $$(addprefix -I,$$(sort $$(dir $(call unit_srcs,$(1))))) \
+		$$(filter %.c,$$^) -o $$@ -lfdt
+$(BUILD)/unit-san/$(1): tests/unit/$(1).c $(COMMON_SRCS) $(call unit_srcs,$(1)) tests/unit/check.h $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@$$(if $(Q),echo "  CC      $$@ (ASan/UBSan)")
+	$(Q)$(HOST_CC) $(UNIT_CFLAGS) $(SAN_FLAGS) $$(addprefix -I,$$(sort $$(dir $(call unit_srcs,$(1))))) \
+		$$(filter %.c,$$^) -o $$@ -lfdt
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rules,$(t))))
+
+unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS)) $(addprefix $(BUILD)/unit-san/,$(UNIT_TESTS))
+	$(Q)tests/run-unit $^
+
+format-check: $(DEPS_STAMP)
+	$(Q)files=$$(git ls-files -co --exclude-standard -- '*.c' '*.h'); \
+	  if clang-format --dry-run --Werror $$files; then \
+	    echo "format: $$(echo $$files | wc -w) files clang-format clean"; echo "format 1 0" >>$(BUILD)/results; \
+	  else echo "format 0 1" >>$(BUILD)/results; exit 1; fi
+
+check-stages:
+	$(Q)tests/check-stages $(STAGE_DIRS)
+
+# Everything, cheapest first; every part runs even after a failure, and tests/summary prints the
+# closing line with the counts.
+test: $(DEPS_STAMP)
+	$(Q)rm -f $(BUILD)/results; rc=0; \
+	$(MAKE) unit || rc=1; \
+	$(MAKE) format-check || rc=1; \
+	$(MAKE) check-stages || rc=1; \
+	$(MAKE) all && tests/run-bats $(sort $(wildcard tests/stages/*.bats)) || rc=1; \
+	tests/summary || rc=1; \
+	exit $$rc
+
+# What `make run` gives each stage when it is the most complete one present.
+RUN_02 := guest/memory.bin
+RUN_03 := guest/simple.bin
+RUN_04 := guest/echo.bin
+RUN_05 := guest/irq.bin
+RUN_06 := guest/timer.bin
+run: stage-$(LAST_STAGE)
+	./stage-$(LAST_STAGE) $(RUN_$(LAST_STAGE))
+
+lab: $(DEPS_STAMP)
+	$(Q)lab/run sh -l
+
+clean:
+	rm -rf $(BUILD) $(addprefix ./stage-,$(STAGE_NUMS)) guest/*.bin
+
+-include $(shell find $(VMM_DIR) -name '*.d' -type f 2>/dev/null)

@@ -1,0 +1,52 @@
+# guest/guest.mk - builds the bare-metal guest programs, raw binaries loaded at 0x40080000.
+#
+# Included by the top-level Makefile, from the top of the tree, which sets:
+#   GUEST_CC       compiler for arm64 bare metal (aarch64-linux-gnu-gcc, or gcc on an arm64 host)
+#   GUEST_OBJCOPY  the matching objcopy
+#   BUILD          build directory; objects and ELF files go to $(BUILD)/guest/
+#   Q              empty to show commands, @ to hide them
+# and gets GUESTS, GUEST_BINS and a rule for each guest/NAME.bin.
+#
+# memory, simple and hello are single assembly files; the C guests link the runtime in guest/lib/.
+
+GUEST_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+
+GUESTS_ASM := memory simple hello
+GUESTS_C := echo irq timer
+GUESTS := $(GUESTS_ASM) $(GUESTS_C)
+GUEST_BINS := $(GUESTS:%=$(GUEST_DIR)/%.bin)
+
+GUEST_LIB := start vectors exception uart printf gic psci
+GUEST_LIB_OBJS := $(GUEST_LIB:%=$(BUILD)/guest/lib/%.o)
+GUEST_LDSCRIPT := $(GUEST_DIR)/lib/guest.ld
+
+# -mgeneral-regs-only: no FP/SIMD registers, which trap until a guest enables them (CPACR_EL1).
+# -mstrict-align: with the MMU off all memory is Device memory, where unaligned accesses fault.
+# The -fno-* flags turn off what hosted toolchains add by default (stack protector, PIE, branch
+# protection, unwind tables), none of which bare metal provides.
+GUEST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding -mgeneral-regs-only \
+	-mstrict-align -fno-stack-protector -fno-pie -mbranch-protection=none \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables -I$(GUEST_DIR)/lib -MMD -MP
+GUEST_LDFLAGS := -nostdlib -nostartfiles -static -no-pie -Wl,-T,$(GUEST_LDSCRIPT) \
+	-Wl,--build-id=none -Wl,-z,noexecstack
+
+GUEST_ELFS := $(GUESTS:%=$(BUILD)/guest/%.elf)
+GUEST_OBJS := $(GUESTS:%=$(BUILD)/guest/%.o) $(GUEST_LIB_OBJS)
+
+$(BUILD)/guest/%.o: $(GUEST_DIR)/%.c
+	@mkdir -p $(@D)
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/guest/%.o: $(GUEST_DIR)/%.S
+	@mkdir -p $(@D)
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(GUESTS_C:%=$(BUILD)/guest/%.elf): $(GUEST_LIB_OBJS)
+
+$(GUEST_ELFS): $(BUILD)/guest/%.elf: $(BUILD)/guest/%.o $(GUEST_LDSCRIPT)
+	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
+
+$(GUEST_BINS): $(GUEST_DIR)/%.bin: $(BUILD)/guest/%.elf
+	$(Q)$(GUEST_OBJCOPY) -O binary $< $@
+
+-include $(GUEST_OBJS:.o=.d)

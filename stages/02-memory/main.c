@@ -1,0 +1,228 @@
+/*
+ * Stage 02: give the VM memory and a vCPU, load a guest, and run it once.
+ *
+ * The guest's RAM is ordinary memory in this process: we mmap() it and tell KVM where it sits in
+ * the guest physical address space (KVM_SET_USER_MEMORY_REGION). The vCPU starts where an arm64
+ * kernel would (booting.rst): PC at the image, EL1h, interrupts masked. One KVM_RUN runs the guest
+ * until it does something KVM cannot handle on its own: here, touching an address with no RAM
+ * behind it, which KVM reports as KVM_EXIT_MMIO. Then we look at what the guest left in its RAM.
+ *
+ * The guest physical memory map follows QEMU's "virt" board: RAM at 0x40000000, images at +0x80000.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arm64.h"
+#include "file.h"
+#include "guest_mem.h"
+#include "log.h"
+#include "size.h"
+
+#define RAM_BASE     0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
+#define DEFAULT_RAM  (1UL << 30)
+#define MIN_RAM	     (2UL << 20)   /* the image offset plus room for a small guest */
+#define MAX_RAM	     (255UL << 30) /* RAM_BASE + MAX_RAM stays inside a 40-bit IPA space */
+#define IMAGE_OFFSET 0x80000UL	   /* where QEMU's -kernel loads a raw binary, kept for both */
+
+/* guest/memory.S leaves a table of 16 Fibonacci numbers at the start of RAM. */
+#define RESULT_GPA     RAM_BASE
+#define RESULT_ENTRIES 16
+
+struct options {
+	uint64_t ram_size;
+	const char *guest;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: stage-02 [--mem SIZE] [-v] GUEST.bin\n"
+		"Loads GUEST.bin at 0x%lx, runs it once until its first exit and prints the\n"
+		"table it computed in RAM.\n"
+		"  -m, --mem SIZE   guest RAM, e.g. 256M or 1G (default 1G)\n"
+		"  -v, --verbose    say more about each step\n",
+		RAM_BASE + IMAGE_OFFSET);
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option options[] = {
+		{ "mem", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char a[SIZE_FORMAT_LEN], b[SIZE_FORMAT_LEN];
+	int opt;
+
+	*o = (struct options){ .ram_size = DEFAULT_RAM };
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":m:vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			if (size_parse(optarg, &o->ram_size) != 0)
+				die("--mem '%s' is not a size (try 256M or 1G)", optarg);
+			if (o->ram_size < MIN_RAM || o->ram_size > MAX_RAM)
+				die("--mem %s is out of range: give between %s and %s", optarg,
+				    size_format(MIN_RAM, a, sizeof(a)),
+				    size_format(MAX_RAM, b, sizeof(b)));
+			if (o->ram_size % (uint64_t)sysconf(_SC_PAGESIZE))
+				die("--mem %s is not a whole number of %ld-byte pages", optarg,
+				    sysconf(_SC_PAGESIZE));
+			break;
+		case 'v':
+			log_level++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			fprintf(stderr, "stage-02: option '%s' needs a value (see --help)\n",
+				argv[optind - 1]);
+			exit(2);
+		default:
+			fprintf(stderr, "stage-02: unknown option '%s' (see --help)\n",
+				argv[optind - 1]);
+			exit(2);
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "stage-02: %s (see --help)\n",
+			optind == argc ? "which guest? give a GUEST.bin"
+				       : "give exactly one guest");
+		exit(2);
+	}
+	o->guest = argv[optind];
+}
+
+/* Copy the guest image into RAM at RAM_BASE + IMAGE_OFFSET; one clear line for each failure. */
+static void load_guest(const struct guest_mem *ram, const char *path)
+{
+	uint64_t room = ram->size - IMAGE_OFFSET;
+	void *dst = guest_ptr(ram, ram->gpa + IMAGE_OFFSET, room);
+	char a[SIZE_FORMAT_LEN];
+	size_t len;
+	int err = file_load(path, dst, room, &len);
+
+	if (err == -EFBIG)
+		die("%s does not fit: guest RAM has %s from 0x%" PRIx64 " (try a larger --mem)",
+		    path, size_format(room, a, sizeof(a)), ram->gpa + IMAGE_OFFSET);
+	if (err)
+		die("cannot load %s: %s", path, strerror(-err));
+	if (len == 0)
+		die("%s is empty: a guest needs at least one instruction", path);
+	info("loaded %s (%zu bytes) at 0x%" PRIx64, path, len, ram->gpa + IMAGE_OFFSET);
+}
+
+static void set_reg(int vcpu, uint64_t id, uint64_t value)
+{
+	struct kvm_one_reg reg = { .id = id, .addr = (uint64_t)&value };
+
+	if (ioctl(vcpu, KVM_SET_ONE_REG, &reg) < 0)
+		die_errno("KVM_SET_ONE_REG 0x%" PRIx64, id);
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt;
+
+	parse_options(argc, argv, &opt);
+
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		die_errno("KVM_CREATE_VM");
+
+	/*
+	 * 1. Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
+	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
+	 * when the guest touches them, so a large --mem costs nothing up front.
+	 */
+	struct guest_mem ram = { .gpa = RAM_BASE, .size = opt.ram_size };
+	ram.host = mmap(NULL, ram.size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (ram.host == MAP_FAILED)
+		die_errno("cannot allocate %" PRIu64 " bytes of guest RAM", ram.size);
+
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = ram.gpa,
+		.memory_size = ram.size,
+		.userspace_addr = (uint64_t)ram.host,
+	};
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		die_errno("KVM_SET_USER_MEMORY_REGION");
+
+	/* 2. The guest program, copied into that memory. */
+	load_guest(&ram, opt.guest);
+
+	/*
+	 * 3. A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
+	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
+	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
+	 */
+	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0)
+		die_errno("KVM_CREATE_VCPU");
+	int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (run_size < 0)
+		die_errno("KVM_GET_VCPU_MMAP_SIZE");
+	struct kvm_run *run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (run == MAP_FAILED)
+		die_errno("cannot map the vCPU's kvm_run area");
+
+	struct kvm_vcpu_init init;
+	if (ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+		die_errno("KVM_ARM_PREFERRED_TARGET");
+	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
+	if (ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
+		die_errno("KVM_ARM_VCPU_INIT");
+
+	/* 4. Where it starts: the first instruction of the image, in the state booting.rst asks. */
+	uint64_t entry = ram.gpa + IMAGE_OFFSET;
+	set_reg(vcpu, REG_PC, entry);
+	set_reg(vcpu, REG_PSTATE, PSTATE_BOOT);
+	set_reg(vcpu, REG_X(0), 0); /* no device tree yet (stage 08) */
+	printf("vCPU 0: PC = 0x%" PRIx64 ", PSTATE = 0x%lx (EL1h, interrupts masked)\n", entry,
+	       PSTATE_BOOT);
+
+	/* 5. Run until the first exit to us. */
+	if (ioctl(vcpu, KVM_RUN, 0) < 0)
+		die_errno("KVM_RUN");
+
+	if (run->exit_reason != KVM_EXIT_MMIO)
+		die("the guest stopped with exit reason %u, not the MMIO exit guest/memory.bin makes "
+		    "(stage 03 decodes the others)",
+		    run->exit_reason);
+	printf("KVM_EXIT_MMIO: the guest %s %u bytes at 0x%llx, where there is no RAM\n",
+	       run->mmio.is_write ? "wrote" : "read", run->mmio.len, run->mmio.phys_addr);
+
+	/*
+	 * 6. The guest's RAM is our memory too: read the table it left there. guest_read checks the
+	 * range lies inside RAM; with a small --mem it may not.
+	 */
+	uint64_t table[RESULT_ENTRIES];
+	if (guest_read(&ram, RESULT_GPA, table, sizeof(table)) != 0)
+		die("the result table at 0x%lx is outside guest RAM", RESULT_GPA);
+	printf("The guest left this in RAM at 0x%lx:\n", RESULT_GPA);
+	for (int i = 0; i < RESULT_ENTRIES; i++)
+		printf("  fib(%2d) = %" PRIu64 "\n", i, table[i]);
+
+	munmap(run, run_size);
+	close(vcpu);
+	munmap(ram.host, ram.size);
+	close(vm);
+	close(kvm);
+	return 0;
+}
