@@ -74,7 +74,7 @@ int printf(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	for (; *fmt; fmt++) {
-		struct printf_spec spec = {.base = 10, .width = 0, .pad = ' ', .prefix = ""};
+		struct printf_spec spec = { .base = 10, .width = 0, .pad = ' ', .prefix = "" };
 		unsigned int longs = 0;
 		int64_t sval;
 		uint64_t uval;
