@@ -62,7 +62,7 @@ stage_guests = $(foreach n,$(STAGE_NUMS),$(if $(shell [ $(n) -le $(1) ] && echo 
 
 COMMON_SRCS := $(wildcard common/*.c)
 
-.PHONY: all help deps test unit unit-san format-check check-stages run lab clean bench \
+.PHONY: all help deps test unit unit-san format-check check-stages docs-check run lab clean bench \
 	$(addprefix stage-,$(STAGE_NUMS)) $(addprefix test-,$(STAGE_NUMS)) $(addprefix diff-,$(STAGE_NUMS))
 
 help:
@@ -76,6 +76,7 @@ help:
 	@echo "  make test-NN        one stage's suite, e.g. make test-03"
 	@echo "  make diff-NN        what stage NN changed, as a diff against stage NN-1"
 	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
+	@echo "  make docs-check     check the tutorial's code snippets against the source"
 	@echo "  make bench          benchmarks (numbers only; never part of make test)"
 	@echo "  make lab            an interactive shell inside the lab (arm64 with KVM)"
 	@echo "  make deps           install what is missing (apt-get; done automatically)"
@@ -172,6 +173,10 @@ format-check: $(DEPS_STAMP)
 check-stages:
 	$(Q)tests/check-stages $(STAGE_DIRS)
 
+# The tutorial's code snippets must match the source, and the targets it names must exist.
+docs-check:
+	$(Q)tests/docs-check
+
 # Everything, cheapest first; every part runs even after a failure, and tests/summary prints the
 # closing line with the counts.
 test: $(DEPS_STAMP)
@@ -179,6 +184,7 @@ test: $(DEPS_STAMP)
 	$(MAKE) unit || rc=1; \
 	$(MAKE) format-check || rc=1; \
 	$(MAKE) check-stages || rc=1; \
+	$(MAKE) docs-check || rc=1; \
 	$(MAKE) all && tests/run-bats $(sort $(wildcard tests/stages/*.bats)) || rc=1; \
 	tests/summary || rc=1; \
 	exit $$rc
@@ -191,6 +197,9 @@ RUN_05 := guest/irq.bin
 RUN_06 := guest/timer.bin
 run: stage-$(LAST_STAGE)
 	./stage-$(LAST_STAGE) $(RUN_$(LAST_STAGE))
+
+bench: all
+	$(Q)tests/bench
 
 lab: $(DEPS_STAMP)
 	$(Q)lab/run sh -l

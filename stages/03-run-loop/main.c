@@ -55,10 +55,11 @@ struct stats {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: stage-02 [--mem SIZE] [-v] GUEST.bin\n"
-		"Loads GUEST.bin at 0x%lx, runs it once until its first exit and prints the\n"
-		"table it computed in RAM.\n"
+		"usage: stage-03 [--mem SIZE] [--trace] [--stats] [-v] GUEST.bin\n"
+		"Loads GUEST.bin at 0x%lx and runs it until it powers off.\n"
 		"  -m, --mem SIZE   guest RAM, e.g. 256M or 1G (default 1G)\n"
+		"  -t, --trace      print every exit, decoded, on stderr\n"
+		"  -s, --stats      print exit counts on stderr at the end\n"
 		"  -v, --verbose    say more about each step\n",
 		RAM_BASE + IMAGE_OFFSET);
 }
