@@ -58,11 +58,13 @@ GUESTS_03 := simple
 GUESTS_04 := hello echo
 GUESTS_05 := irq
 GUESTS_06 := timer
+GUESTS_07 := virtio-blk virtio-console
 stage_guests = $(foreach n,$(STAGE_NUMS),$(if $(shell [ $(n) -le $(1) ] && echo y),$(GUESTS_$(n))))
 
 COMMON_SRCS := $(wildcard common/*.c)
 
-.PHONY: all help deps test unit unit-san format-check check-stages docs-check run lab clean bench \
+
+.PHONY: all help deps test unit unit-san format-check check-stages docs-check fuzz fuzz-smoke run lab clean bench \
 	$(addprefix stage-,$(STAGE_NUMS)) $(addprefix test-,$(STAGE_NUMS)) $(addprefix diff-,$(STAGE_NUMS))
 
 help:
@@ -78,6 +80,7 @@ help:
 	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
 	@echo "  make docs-check     check the tutorial's code snippets against the source"
 	@echo "  make bench          benchmarks (numbers only; never part of make test)"
+	@echo "  make fuzz           fuzz the virtqueue and virtio-blk code (FUZZ_SECONDS=300)"
 	@echo "  make lab            an interactive shell inside the lab (arm64 with KVM)"
 	@echo "  make deps           install what is missing (apt-get; done automatically)"
 	@echo "  make clean          remove build outputs"
@@ -93,6 +96,10 @@ deps:
 $(DEPS_STAMP): lab/deps
 	$(Q)lab/deps
 	$(Q)mkdir -p $(@D) && touch $@
+
+# The Linux guest (Debian's arm64 kernel, an initramfs, a test disk) for the stages that boot it.
+include guest/linux/linux.mk
+LINUX_STAGES := 08 09
 
 all: $(addprefix stage-,$(STAGE_NUMS))
 
@@ -114,7 +121,8 @@ $(VMM_DIR)/stage-$(1): $$($(1)_OBJS)
 	$(Q)$(VMM_CC) $$^ -o $$@ $(VMM_LDFLAGS) $$(if $$($(1)_FDT),$(FDT_LIBS))
 
 # The target is the file learners run, so `make stage-NN && ./stage-NN` is the whole recipe.
-stage-$(1): $(VMM_DIR)/stage-$(1) $$(patsubst %,guest/%.bin,$$(call stage_guests,$(1)))
+stage-$(1): $(VMM_DIR)/stage-$(1) $$(patsubst %,guest/%.bin,$$(call stage_guests,$(1))) \
+		$(if $(filter $(1),$(LINUX_STAGES)),$(LINUX_FILES))
 ifeq ($(NATIVE),1)
 	$(Q)cp $(VMM_DIR)/stage-$(1) $$@
 else
@@ -164,6 +172,23 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rules,$(t))))
 unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS)) $(addprefix $(BUILD)/unit-san/,$(UNIT_TESTS))
 	$(Q)tests/run-unit $^
 
+# libFuzzer (clang) over the virtqueue + virtio-blk request path on a fake guest RAM. `make fuzz`
+# runs it for FUZZ_SECONDS; `make test` runs a few seconds of it so it cannot rot.
+FUZZ_SECONDS ?= 300
+FUZZ_SRCS := common/guest_mem.c $(addprefix stages/07-virtio/,virtq.c virtio_mmio.c virtio_blk.c)
+$(BUILD)/fuzz/fuzz_virtq_blk: tests/fuzz/fuzz_virtq_blk.c $(FUZZ_SRCS) $(DEPS_STAMP)
+	@mkdir -p $(@D)/corpus
+	@$(if $(Q),echo "  CC      $@ (libFuzzer)")
+	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Istages/07-virtio \
+		$(filter %.c,$^) -o $@
+fuzz: $(BUILD)/fuzz/fuzz_virtq_blk
+	$< -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus
+fuzz-smoke: $(BUILD)/fuzz/fuzz_virtq_blk
+	$(Q)if $< -max_total_time=5 -print_final_stats=1 $(BUILD)/fuzz/corpus >$(BUILD)/fuzz/smoke.log 2>&1; then \
+	  echo "fuzz: $$(sed -n 's/^stat::number_of_executed_units: *//p' $(BUILD)/fuzz/smoke.log) inputs in 5 s, no findings"; \
+	  echo "fuzz 1 0" >>$(BUILD)/results; \
+	else tail -n 30 $(BUILD)/fuzz/smoke.log; echo "fuzz 0 1" >>$(BUILD)/results; exit 1; fi
+
 format-check: $(DEPS_STAMP)
 	$(Q)files=$$(git ls-files -co --exclude-standard -- '*.c' '*.h'); \
 	  if clang-format --dry-run --Werror $$files; then \
@@ -185,6 +210,7 @@ test: $(DEPS_STAMP)
 	$(MAKE) format-check || rc=1; \
 	$(MAKE) check-stages || rc=1; \
 	$(MAKE) docs-check || rc=1; \
+	$(MAKE) fuzz-smoke || rc=1; \
 	$(MAKE) all && tests/run-bats $(sort $(wildcard tests/stages/*.bats)) || rc=1; \
 	tests/summary || rc=1; \
 	exit $$rc
@@ -195,6 +221,8 @@ RUN_03 := guest/simple.bin
 RUN_04 := guest/echo.bin
 RUN_05 := guest/irq.bin
 RUN_06 := guest/timer.bin
+RUN_07 := --virtio-console guest/virtio-console.bin
+RUN_08 := --initrd build/linux/initramfs.cpio.gz build/linux/Image
 run: stage-$(LAST_STAGE)
 	./stage-$(LAST_STAGE) $(RUN_$(LAST_STAGE))
 

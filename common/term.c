@@ -75,8 +75,10 @@ int term_raw(int fd)
 	raw = term_saved;
 	/* Input: bytes arrive unchanged; CR stays CR (the guest's getty expects it), no XON/XOFF. */
 	raw.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
-	/* Output: no "\n" -> "\r\n"; the guest sends its own "\r\n". */
-	raw.c_oflag &= ~OPOST;
+	/*
+	 * Output post-processing (OPOST, with its "\n" -> "\r\n") stays on: bare-metal guests print
+	 * bare "\n", and a guest that sends "\r\n" itself, as Linux does, loses nothing by it.
+	 */
 	/* 8-bit characters, no parity. */
 	raw.c_cflag &= ~(CSIZE | PARENB);
 	raw.c_cflag |= CS8;

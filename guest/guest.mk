@@ -12,12 +12,14 @@
 GUEST_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 
 GUESTS_ASM := memory simple hello
-GUESTS_C := echo irq timer
+GUESTS_C := echo irq timer virtio-blk virtio-console
 GUESTS := $(GUESTS_ASM) $(GUESTS_C)
 GUEST_BINS := $(GUESTS:%=$(GUEST_DIR)/%.bin)
 
 GUEST_LIB := start vectors exception uart printf gic psci
 GUEST_LIB_OBJS := $(GUEST_LIB:%=$(BUILD)/guest/lib/%.o)
+# The virtio driver library, linked only into the guests that drive virtio devices.
+GUEST_VIRTIO_OBJS := $(BUILD)/guest/lib/virtio.o
 GUEST_LDSCRIPT := $(GUEST_DIR)/lib/guest.ld
 
 # -mgeneral-regs-only: no FP/SIMD registers, which trap until a guest enables them (CPACR_EL1).
@@ -31,7 +33,7 @@ GUEST_LDFLAGS := -nostdlib -nostartfiles -static -no-pie -Wl,-T,$(GUEST_LDSCRIPT
 	-Wl,--build-id=none -Wl,-z,noexecstack
 
 GUEST_ELFS := $(GUESTS:%=$(BUILD)/guest/%.elf)
-GUEST_OBJS := $(GUESTS:%=$(BUILD)/guest/%.o) $(GUEST_LIB_OBJS)
+GUEST_OBJS := $(GUESTS:%=$(BUILD)/guest/%.o) $(GUEST_LIB_OBJS) $(GUEST_VIRTIO_OBJS)
 
 $(BUILD)/guest/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(@D)
@@ -42,6 +44,7 @@ $(BUILD)/guest/%.o: $(GUEST_DIR)/%.S
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 $(GUESTS_C:%=$(BUILD)/guest/%.elf): $(GUEST_LIB_OBJS)
+$(BUILD)/guest/virtio-blk.elf $(BUILD)/guest/virtio-console.elf: $(GUEST_VIRTIO_OBJS)
 
 $(GUEST_ELFS): $(BUILD)/guest/%.elf: $(BUILD)/guest/%.o $(GUEST_LDSCRIPT)
 	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)

@@ -5,9 +5,11 @@
  * machine has), asks the PL011 to raise its line (INTID 33, level-sensitive) when bytes arrive,
  * unmasks IRQs and sleeps in WFI. The VMM must turn "bytes waiting in the UART" into a level on
  * that line (KVM_IRQ_LINE), and the in-kernel GIC delivers it. The handler acknowledges the
- * interrupt, echoes every byte waiting in the FIFO (CR as CR LF), clears the UART's interrupt so
- * the line drops, and ends the interrupt. On 'q' the guest reports how many interrupts and bytes
- * (the 'q' included) it saw, and powers off.
+ * interrupt, clears the UART's interrupt, echoes every byte waiting in the FIFO (CR as CR LF), and
+ * ends the interrupt. Clearing comes first: a byte that arrives after the FIFO was found empty
+ * then raises the interrupt again, where clearing last would wipe out its interrupt and leave it
+ * waiting unseen. On 'q' the guest reports how many interrupts and bytes (the 'q' included) it
+ * saw, and powers off.
  */
 #include "cpu.h"
 #include "exception.h"
@@ -28,6 +30,7 @@ static void irq_handle(void)
 		return;
 	if (intid == UART_INTID) {
 		irq_count++;
+		uart_clear_rx_irq();
 		while (!irq_quit && (c = uart_poll()) >= 0) {
 			irq_bytes++;
 			if (c == 'q') {
@@ -38,7 +41,6 @@ static void irq_handle(void)
 			if (c == '\r')
 				uart_putc('\n');
 		}
-		uart_clear_rx_irq();
 	} else {
 		printf("irq: unexpected INTID %u\n", intid);
 	}

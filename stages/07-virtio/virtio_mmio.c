@@ -148,7 +148,7 @@ static bool virtio_mmio_features_acceptable(const struct virtio_mmio *dev)
 
 static void virtio_mmio_write_status(struct virtio_mmio *dev, uint32_t val)
 {
-	uint32_t old = dev->status, new;
+	uint32_t old = dev->status, next;
 
 	if (val == 0) {
 		virtio_mmio_reset(dev);
@@ -157,39 +157,39 @@ static void virtio_mmio_write_status(struct virtio_mmio *dev, uint32_t val)
 	if (val & ~(VIRTIO_MMIO_DRIVER_STATUS | VIRTIO_STATUS_DEVICE_NEEDS_RESET))
 		warn("%s: Status 0x%x sets reserved bits; ignoring them", virtio_mmio_name(dev),
 		     val);
-	new = val &VIRTIO_MMIO_DRIVER_STATUS;
+	next = val & VIRTIO_MMIO_DRIVER_STATUS;
 	/* 2.1.1: only a reset clears bits. */
-	if (old & VIRTIO_MMIO_DRIVER_STATUS & ~new) {
+	if (old & VIRTIO_MMIO_DRIVER_STATUS & ~next) {
 		warn("%s: Status 0x%x clears bits of 0x%x; ignored (write 0 to reset)",
 		     virtio_mmio_name(dev), val, old);
 		return;
 	}
 	/* Each step of 3.1.1 needs the one before; a step taken too early is not taken. */
-	if ((new & ~old &VIRTIO_STATUS_DRIVER) && !(new &VIRTIO_STATUS_ACKNOWLEDGE)) {
+	if ((next & ~old & VIRTIO_STATUS_DRIVER) && !(next & VIRTIO_STATUS_ACKNOWLEDGE)) {
 		warn("%s: DRIVER set before ACKNOWLEDGE; ignored", virtio_mmio_name(dev));
-		new &= ~VIRTIO_STATUS_DRIVER;
+		next &= ~VIRTIO_STATUS_DRIVER;
 	}
-	if (new & ~old & VIRTIO_STATUS_FEATURES_OK) {
-		if (!(new &VIRTIO_STATUS_DRIVER)) {
+	if (next & ~old & VIRTIO_STATUS_FEATURES_OK) {
+		if (!(next & VIRTIO_STATUS_DRIVER)) {
 			warn("%s: FEATURES_OK set before DRIVER; ignored", virtio_mmio_name(dev));
-			new &= ~VIRTIO_STATUS_FEATURES_OK;
+			next &= ~VIRTIO_STATUS_FEATURES_OK;
 		} else if (!virtio_mmio_features_acceptable(dev)) {
-			new &= ~VIRTIO_STATUS_FEATURES_OK;
+			next &= ~VIRTIO_STATUS_FEATURES_OK;
 		}
 	}
-	if ((new & ~old &VIRTIO_STATUS_DRIVER_OK) && !(new &VIRTIO_STATUS_FEATURES_OK)) {
+	if ((next & ~old & VIRTIO_STATUS_DRIVER_OK) && !(next & VIRTIO_STATUS_FEATURES_OK)) {
 		warn("%s: DRIVER_OK set before FEATURES_OK; ignored", virtio_mmio_name(dev));
-		new &= ~VIRTIO_STATUS_DRIVER_OK;
+		next &= ~VIRTIO_STATUS_DRIVER_OK;
 	}
-	if (new & ~old & VIRTIO_STATUS_FAILED)
+	if (next & ~old & VIRTIO_STATUS_FAILED)
 		warn("%s: the driver gave up on the device (FAILED)", virtio_mmio_name(dev));
-	dev->status = new | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	dev->status = next | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 
 	/*
 	 * The driver may have made buffers available before DRIVER_OK, when we could not
 	 * look at them (2.1.2): look now, as if each ready queue had been notified.
 	 */
-	if ((new & ~old &VIRTIO_STATUS_DRIVER_OK) && virtio_mmio_live(dev)) {
+	if ((next & ~old & VIRTIO_STATUS_DRIVER_OK) && virtio_mmio_live(dev)) {
 		for (unsigned int q = 0; q < dev->ops->num_queues; q++)
 			if (dev->queues[q].ready)
 				dev->ops->queue_notify(dev->backend, q);

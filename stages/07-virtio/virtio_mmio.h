@@ -19,10 +19,8 @@
 #include <stdint.h>
 
 #include "guest_mem.h"
+#include "mmio_bus.h"
 #include "virtq.h"
-
-/* Raise/lower a device's interrupt line; level 1 = asserted (same type as the MMIO bus's). */
-typedef void (*irq_set_fn)(void *ctx, int level);
 
 /* Register offsets (4.2.2, table "MMIO Device Register Layout"). */
 #define VIRTIO_MMIO_MAGIC_VALUE		0x000 /* MagicValue */

@@ -1,0 +1,55 @@
+# guest/linux/linux.mk - the guest Linux that stage 09 boots by default: Debian's arm64 kernel, an
+# initramfs with busybox and guest/linux/init, and a small ext4 disk image for tests.
+#
+# Included by the top-level Makefile, from the top of the tree, which sets:
+#   BUILD       build directory; everything here goes to $(BUILD)/linux/
+#   Q           empty to show commands, @ to hide them
+#   DEPS_STAMP  the stamp whose rule runs lab/deps, which downloads Debian's kernel and busybox
+#               packages and unpacks them under $(BUILD)/deps/
+# and gets these targets:
+#   linux               the three files below
+#   $(LINUX_IMAGE)      the kernel (an uncompressed arm64 Image)
+#   $(LINUX_INITRAMFS)  the initramfs
+#   $(LINUX_DISK)       an ext4 image holding guest/linux/disk/ (tests copy it before writing to it)
+#   linux-qemu          boot this guest under QEMU, the reference machine (LINUX_CMD=... to pass a
+#                       command, LINUX_QEMU_ARGS=... for more QEMU options)
+# Each file is rebuilt only when its inputs change.
+
+LINUX_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+LINUX_OUT := $(BUILD)/linux
+LINUX_IMAGE := $(LINUX_OUT)/Image
+LINUX_INITRAMFS := $(LINUX_OUT)/initramfs.cpio.gz
+LINUX_DISK := $(LINUX_OUT)/disk.ext4
+LINUX_FILES := $(LINUX_IMAGE) $(LINUX_INITRAMFS) $(LINUX_DISK)
+
+# lab/deps leaves a .unpacked stamp in each package it unpacks, renewed when the package changes.
+LINUX_KERNEL_PKG := $(BUILD)/deps/kernel/.unpacked
+LINUX_BUSYBOX_PKG := $(BUILD)/deps/busybox/.unpacked
+$(LINUX_KERNEL_PKG) $(LINUX_BUSYBOX_PKG): $(DEPS_STAMP) ;
+
+.PHONY: linux linux-qemu
+linux: $(LINUX_FILES)
+
+$(LINUX_IMAGE): $(LINUX_KERNEL_PKG)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)cp -L $(BUILD)/deps/Image $@.tmp && mv $@.tmp $@
+
+$(LINUX_INITRAMFS): $(LINUX_DIR)/mkinitramfs $(LINUX_DIR)/init $(LINUX_DIR)/inittab \
+		$(LINUX_KERNEL_PKG) $(LINUX_BUSYBOX_PKG)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)BUILD=$(BUILD) $(LINUX_DIR)/mkinitramfs $@
+
+# 32 MiB: room for what tests write, small enough to copy for every test.
+$(LINUX_DISK): $(LINUX_DIR)/disk $(wildcard $(LINUX_DIR)/disk/*) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)rm -f $@.tmp && truncate -s 32M $@.tmp
+	$(Q)mkfs.ext4 -q -L veleiro -E root_owner=0:0 -d $(LINUX_DIR)/disk $@.tmp
+	$(Q)mv $@.tmp $@
+
+LINUX_CMD ?=
+linux-qemu: $(LINUX_IMAGE) $(LINUX_INITRAMFS)
+	qemu-system-aarch64 -M virt -cpu max -smp 2 -m 1G -nographic -kernel $(LINUX_IMAGE) \
+		-initrd $(LINUX_INITRAMFS) $(LINUX_QEMU_ARGS) \
+		-append "console=ttyAMA0 $(if $(LINUX_CMD),-- $(LINUX_CMD))"
