@@ -223,6 +223,7 @@ RUN_05 := guest/irq.bin
 RUN_06 := guest/timer.bin
 RUN_07 := --virtio-console guest/virtio-console.bin
 RUN_08 := --initrd build/linux/initramfs.cpio.gz build/linux/Image
+RUN_09 := # nothing: with no kernel named, stage 09 boots the guest Linux in build/linux/
 run: stage-$(LAST_STAGE)
 	./stage-$(LAST_STAGE) $(RUN_$(LAST_STAGE))
 

@@ -26,8 +26,9 @@ QUIET="console=ttyAMA0 quiet"
 	grep -q 'GICv3: 96 SPIs implemented' <<<"$output"
 	grep -q 'arch_timer: cp15 timer(s) running at' <<<"$output"
 	grep -q 'psci: PSCIv1.[0-9] detected in firmware' <<<"$output"
-	# Messages at level 4 (warning) or worse: none, but those about hardware we do not have.
-	bad=$(grep -E '^<[0-4]>' <<<"$output" | tr -d '\r' |
+	# Messages at level 3 (error) or worse: none, but those about hardware we do not have. (Level 4
+	# has timing warnings such as "hrtimer: interrupt took" when the lab's host is busy.)
+	bad=$(grep -E '^<[0-3]>' <<<"$output" | tr -d '\r' |
 		grep -vE 'Kernel command line|No TPM chip|AppArmor|ima:' || true)
 	[ -z "$bad" ] || { echo "$bad"; false; }
 	! grep -qiE 'WARNING:|BUG:|Oops|failed to' <<<"$(grep -v 'Kernel command line' <<<"$output")"

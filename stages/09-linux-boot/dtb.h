@@ -1,0 +1,49 @@
+/*
+ * dtb.h - build the flattened device tree (DTB) that describes this machine to Linux.
+ *
+ * A DTB is how an arm64 OS learns what hardware exists and where (Devicetree Specification
+ * v0.4; Linux Documentation/arch/arm64/booting.rst section 2 requires one). The VMM writes it
+ * into guest RAM and passes its address in x0. Addresses and interrupts are fixed by the
+ * machine layout in PLAN.md; what varies per run is described by struct dtb_machine.
+ *
+ * dtb_build() is this project's function, built on libfdt. The file is called dtb, not fdt,
+ * because libfdt.h includes its own <fdt.h>, which a header of that name here would hide.
+ */
+#ifndef VELEIRO_DTB_H
+#define VELEIRO_DTB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits of the machine layout, see dtb_build() for where they come from. */
+#define DTB_MAX_CPUS_GICV2 8   /* a GICv2 has at most 8 CPU interfaces */
+#define DTB_MAX_CPUS_GICV3 123 /* redistributors from 0x080A0000 must end before the UART */
+#define DTB_VIRTIO_SLOTS   8   /* virtio-mmio slots 0..7 */
+
+/* What the device tree describes; everything not here is fixed by the machine layout. */
+struct dtb_machine {
+	uint64_t ram_base, ram_size; /* the one RAM bank */
+	unsigned int ncpus;	     /* 1..DTB_MAX_CPUS_GICV{2,3} */
+	int gic_version;	     /* 2 or 3, as created in KVM */
+	bool psci_1_0;		     /* KVM offers PSCI 1.0 (else 0.2 is described) */
+	uint32_t virtio_slots;	     /* bit n set: describe virtio-mmio slot n (0..7) */
+	const char *bootargs;	     /* kernel command line, or NULL for none */
+	uint64_t initrd_start;	     /* initrd at [start, end) in guest RAM; both 0 = none */
+	uint64_t initrd_end;
+	const void *rng_seed; /* random bytes for /chosen/rng-seed, or NULL */
+	size_t rng_seed_len;
+};
+
+/*
+ * Write the device tree for m into buf (bufsize bytes, for example the 2 MiB DTB slot in guest
+ * RAM). Returns 0, or a negative libfdt error code: fdt_strerror() turns it into a message.
+ * -FDT_ERR_NOSPACE: buf is too small; -FDT_ERR_BADVALUE: m is not a machine we can describe.
+ * The finished blob is fdt_totalsize(buf) bytes long.
+ */
+int dtb_build(const struct dtb_machine *m, void *buf, size_t bufsize);
+
+/* The MPIDR affinity KVM gives vCPU index i, which is also its cpu node's reg. */
+uint32_t dtb_cpu_mpidr(unsigned int i);
+
+#endif

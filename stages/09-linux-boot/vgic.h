@@ -1,0 +1,34 @@
+/*
+ * vgic.h - the in-kernel interrupt controller: KVM emulates an Arm GIC for the guest, and the VMM
+ * only creates it, says where it sits in guest physical memory, and drives device lines into it.
+ */
+#ifndef VGIC_H
+#define VGIC_H
+
+#include <stdint.h>
+
+/* QEMU virt's GIC layout (hw/arm/virt.c's memory map, which Linux device trees describe). */
+#define GIC_DIST_BASE	0x08000000UL /* distributor, both versions */
+#define GIC_CPU_BASE	0x08010000UL /* GICv2 CPU interface */
+#define GIC_REDIST_BASE 0x080a0000UL /* GICv3 redistributors, 128 KiB per vCPU */
+#define GIC_NR_IRQS	128	     /* INTIDs 0-127: 16 SGIs, 16 PPIs, 96 SPIs */
+
+struct vgic {
+	int fd;	     /* the KVM device */
+	int version; /* 2 or 3 */
+};
+
+/*
+ * Create the vGIC (version 3 or 2; 0 picks 3 and falls back to 2) and place it. Call it before any
+ * vCPU runs, before or after creating them. 0, or -errno from the step that failed (-ENODEV: KVM
+ * cannot emulate that version on this host).
+ */
+int vgic_create(int vm, int version, struct vgic *gic);
+
+/* KVM_DEV_ARM_VGIC_CTRL_INIT: only once every vCPU has been created. 0 or -errno. */
+int vgic_init(const struct vgic *gic);
+
+/* Drive the line of SPI intid (32-1019) to level, through KVM_IRQ_LINE. 0 or -errno. */
+int vgic_set_spi(int vm, unsigned int intid, int level);
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * virtio_blk.c - a virtio block device backed by a host file (virtio 1.2, section 5.2
+ * "Block Device").
+ *
+ * A request is one descriptor chain: a 16-byte header the device reads (type, sector), then
+ * the data (device-readable for a write, device-writable for a read), then one status byte
+ * the device writes. The device must not care how the driver cut this into descriptors
+ * (2.7.4 "Message Framing"), so the chain is treated as two byte streams: the readable
+ * bytes (header, then data to write) and the writable bytes (data read, then status, which
+ * is the very last byte).
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "virtio_blk.h"
+
+static uint32_t virtio_blk_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t virtio_blk_le64(const uint8_t *p)
+{
+	return virtio_blk_le32(p) | (uint64_t)virtio_blk_le32(p + 4) << 32;
+}
+
+static void virtio_blk_put_le(uint8_t *p, uint64_t val, unsigned int bytes)
+{
+	for (unsigned int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(val >> (8 * i));
+}
+
+/* A transfer between the disk and guest buffers, one contiguous piece at a time. */
+struct virtio_blk_io {
+	int fd;
+	bool write;    /* guest -> disk */
+	uint64_t pos;  /* byte offset in the disk image */
+	uint64_t done; /* bytes transferred so far */
+};
+
+static int virtio_blk_io_piece(void *ctx, uint8_t *p, uint32_t n)
+{
+	struct virtio_blk_io *io = ctx;
+
+	while (n > 0) {
+		ssize_t r = io->write ? pwrite(io->fd, p, n, (off_t)io->pos)
+				      : pread(io->fd, p, n, (off_t)io->pos);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		/* End of file inside the capacity: the image shrank under us. */
+		if (r == 0)
+			return -EIO;
+		p += r;
+		n -= (uint32_t)r;
+		io->pos += (uint64_t)r;
+		io->done += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* VIRTIO_BLK_T_IN / T_OUT of the data bytes between header and status. */
+static uint8_t virtio_blk_rw(struct virtio_blk *blk, const struct virtq_chain *c, uint64_t sector,
+			     bool write, uint32_t *written)
+{
+	uint64_t len = write ? c->read_bytes - VIRTIO_BLK_HEADER_LEN : c->write_bytes - 1;
+	struct virtio_blk_io io = { .fd = blk->fd, .write = write };
+	int err;
+
+	/* 5.2.6.2: a write to a device offering VIRTIO_BLK_F_RO fails, writing nothing. */
+	if (write && blk->read_only) {
+		warn("%s: write to a read-only disk (sector %llu)", blk->ops.name,
+		     (unsigned long long)sector);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	if (len % VIRTIO_BLK_SECTOR != 0) {
+		warn("%s: %s of %llu bytes is not a whole number of sectors", blk->ops.name,
+		     write ? "write" : "read", (unsigned long long)len);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	if (sector > blk->capacity || len / VIRTIO_BLK_SECTOR > blk->capacity - sector) {
+		warn("%s: %s of %llu sectors at sector %llu is beyond the disk's %llu sectors",
+		     blk->ops.name, write ? "write" : "read",
+		     (unsigned long long)(len / VIRTIO_BLK_SECTOR), (unsigned long long)sector,
+		     (unsigned long long)blk->capacity);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	io.pos = sector * VIRTIO_BLK_SECTOR;
+	err = virtq_chain_each(c, !write, write ? VIRTIO_BLK_HEADER_LEN : 0, len,
+			       virtio_blk_io_piece, &io);
+	if (!write)
+		*written = (uint32_t)io.done;
+	if (err) {
+		warn("%s: %s at byte %llu of the disk image: %s", blk->ops.name,
+		     write ? "write" : "read", (unsigned long long)io.pos, strerror(-err));
+		return VIRTIO_BLK_S_IOERR;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Serve one request; returns its status and sets *written to the data bytes put in guest RAM. */
+static uint8_t virtio_blk_request(struct virtio_blk *blk, const struct virtq_chain *c,
+				  uint32_t *written)
+{
+	uint8_t header[VIRTIO_BLK_HEADER_LEN];
+	uint64_t in_len = c->write_bytes - 1; /* writable bytes before the status byte */
+	uint32_t type, n;
+
+	*written = 0;
+	if (virtq_chain_read(c, 0, header, sizeof(header)) != 0) {
+		warn("%s: request with %llu readable bytes, less than the 16-byte header",
+		     blk->ops.name, (unsigned long long)c->read_bytes);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	type = virtio_blk_le32(header);
+	switch (type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		return virtio_blk_rw(blk, c, virtio_blk_le64(header + 8), type == VIRTIO_BLK_T_OUT,
+				     written);
+	case VIRTIO_BLK_T_FLUSH:
+		if (fdatasync(blk->fd) != 0) {
+			warn("%s: flush: %s", blk->ops.name, strerror(errno));
+			return VIRTIO_BLK_S_IOERR;
+		}
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_GET_ID:
+		n = in_len < VIRTIO_BLK_ID_BYTES ? (uint32_t)in_len : VIRTIO_BLK_ID_BYTES;
+		virtq_chain_write(c, 0, blk->serial, n);
+		*written = n;
+		return VIRTIO_BLK_S_OK;
+	default:
+		warn("%s: unsupported request type %u", blk->ops.name, type);
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+/* The driver notified the request queue: serve every request it made available. */
+static void virtio_blk_notify(void *backend, unsigned int queue)
+{
+	struct virtio_blk *blk = backend;
+	struct virtq *vq = &blk->mmio.queues[0];
+	struct virtq_chain *c = &blk->chain;
+	uint32_t written;
+	uint8_t status;
+	int r;
+
+	while ((r = virtq_pop(vq, c)) > 0) {
+		/* Without a status byte the driver cannot be told anything: a protocol error. */
+		if (c->write_bytes == 0) {
+			virtio_mmio_fail(&blk->mmio,
+					 "request (head %u) has no device-writable "
+					 "status byte",
+					 c->head);
+			break;
+		}
+		status = virtio_blk_request(blk, c, &written);
+		virtq_chain_write(c, c->write_bytes - 1, &status, 1);
+		virtq_push(vq, c->head, written + 1);
+	}
+	if (r < 0)
+		virtio_mmio_fail(&blk->mmio, "request queue: %s", virtq_strerror(r));
+	virtio_mmio_signal_used(&blk->mmio, 0);
+}
+
+int virtio_blk_init(struct virtio_blk *blk, int fd, bool read_only, const char *serial,
+		    const struct guest_mem *mem, irq_set_fn irq_set, void *irq_ctx)
+{
+	/* SEEK_END gives the size of regular files and block devices alike. */
+	off_t size = lseek(fd, 0, SEEK_END);
+
+	if (size < 0)
+		return -errno;
+	memset(blk, 0, sizeof(*blk));
+	blk->fd = fd;
+	blk->read_only = read_only;
+	blk->capacity = (uint64_t)size / VIRTIO_BLK_SECTOR;
+	if (size % VIRTIO_BLK_SECTOR)
+		warn("virtio-blk: disk size %lld is not a multiple of 512; the last %lld bytes "
+		     "are not used",
+		     (long long)size, (long long)(size % VIRTIO_BLK_SECTOR));
+	memcpy(blk->serial, serial, strnlen(serial, VIRTIO_BLK_ID_BYTES));
+
+	virtio_blk_put_le(blk->config + VIRTIO_BLK_CFG_CAPACITY, blk->capacity, 8);
+	/* Every request also needs a header and a status descriptor. */
+	virtio_blk_put_le(blk->config + VIRTIO_BLK_CFG_SEG_MAX, VIRTIO_BLK_QUEUE_SIZE - 2, 4);
+	virtio_blk_put_le(blk->config + VIRTIO_BLK_CFG_BLK_SIZE, VIRTIO_BLK_SECTOR, 4);
+
+	blk->ops = (struct virtio_mmio_ops){
+		.name = "virtio-blk",
+		.device_id = VIRTIO_BLK_DEVICE_ID,
+		.features = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH |
+			    (read_only ? VIRTIO_BLK_F_RO : 0),
+		.num_queues = 1,
+		.queue_size_max = VIRTIO_BLK_QUEUE_SIZE,
+		.queue_notify = virtio_blk_notify,
+	};
+	virtio_mmio_init(&blk->mmio, &blk->ops, blk, blk->config, sizeof(blk->config), mem, irq_set,
+			 irq_ctx);
+	return 0;
+}
+
+void virtio_blk_destroy(struct virtio_blk *blk)
+{
+	virtio_mmio_destroy(&blk->mmio);
+}

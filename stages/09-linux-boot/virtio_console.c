@@ -1,0 +1,127 @@
+/*
+ * virtio_console.c - a single-port virtio console (virtio 1.2, section 5.3 "Console Device").
+ *
+ * Output: each buffer the driver puts in the transmitq is written to out_fd and handed back
+ * with used length 0 (the device wrote nothing into it). Input: virtio_console_input() fills
+ * buffers from the receiveq, each as far as the input goes, and hands them back with the
+ * number of bytes written. The driver must not mix directions (5.3.6.1): a readable buffer
+ * in the receiveq or a writable one in the transmitq puts the device in NEEDS_RESET.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "virtio_console.h"
+
+/* Write one contiguous piece of guest output to the fd; ctx is the struct virtio_console. */
+static int virtio_console_out_piece(void *ctx, uint8_t *p, uint32_t n)
+{
+	const struct virtio_console *con = ctx;
+	struct pollfd pfd = { .fd = con->out_fd, .events = POLLOUT };
+
+	while (n > 0) {
+		ssize_t r = write(con->out_fd, p, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* A non-blocking terminal that is full: wait for room rather than lose output. */
+		if (r < 0 && errno == EAGAIN) {
+			poll(&pfd, 1, -1);
+			continue;
+		}
+		if (r < 0)
+			return -errno;
+		p += r;
+		n -= (uint32_t)r;
+	}
+	return 0;
+}
+
+static void virtio_console_transmit(struct virtio_console *con)
+{
+	struct virtq *vq = &con->mmio.queues[VIRTIO_CONSOLE_TX];
+	struct virtq_chain *c = &con->chain;
+	int r, err;
+
+	while ((r = virtq_pop(vq, c)) > 0) {
+		if (c->write_bytes) {
+			virtio_mmio_fail(&con->mmio,
+					 "transmitq buffer (head %u) is device-writable", c->head);
+			break;
+		}
+		err = virtq_chain_each(c, false, 0, c->read_bytes, virtio_console_out_piece, con);
+		if (err)
+			warn("virtio-console: output lost: %s", strerror(-err));
+		virtq_push(vq, c->head, 0);
+	}
+	if (r < 0)
+		virtio_mmio_fail(&con->mmio, "transmitq: %s", virtq_strerror(r));
+	virtio_mmio_signal_used(&con->mmio, VIRTIO_CONSOLE_TX);
+}
+
+static void virtio_console_notify(void *backend, unsigned int queue)
+{
+	struct virtio_console *con = backend;
+
+	if (queue == VIRTIO_CONSOLE_TX)
+		virtio_console_transmit(con);
+	else if (con->rx_ready)
+		con->rx_ready(con->rx_ctx);
+}
+
+static const struct virtio_mmio_ops virtio_console_ops = {
+	.name = "virtio-console",
+	.device_id = VIRTIO_CONSOLE_DEVICE_ID,
+	.features = 0,
+	.num_queues = 2,
+	.queue_size_max = VIRTIO_CONSOLE_QUEUE_SIZE,
+	.queue_notify = virtio_console_notify,
+};
+
+void virtio_console_init(struct virtio_console *con, int out_fd, void (*rx_ready)(void *ctx),
+			 void *rx_ctx, const struct guest_mem *mem, irq_set_fn irq_set,
+			 void *irq_ctx)
+{
+	memset(con, 0, sizeof(*con));
+	con->out_fd = out_fd;
+	con->rx_ready = rx_ready;
+	con->rx_ctx = rx_ctx;
+	virtio_mmio_init(&con->mmio, &virtio_console_ops, con, con->config, sizeof(con->config),
+			 mem, irq_set, irq_ctx);
+}
+
+void virtio_console_destroy(struct virtio_console *con)
+{
+	virtio_mmio_destroy(&con->mmio);
+}
+
+size_t virtio_console_input(struct virtio_console *con, const uint8_t *buf, size_t len)
+{
+	struct virtq *vq = &con->mmio.queues[VIRTIO_CONSOLE_RX];
+	struct virtq_chain *c = &con->chain;
+	size_t done = 0, n;
+	int r = 0;
+
+	pthread_mutex_lock(&con->mmio.lock);
+	if (virtio_mmio_live(&con->mmio)) {
+		while (done < len && (r = virtq_pop(vq, c)) > 0) {
+			if (c->read_bytes) {
+				virtio_mmio_fail(&con->mmio,
+						 "receiveq buffer (head %u) is device-readable",
+						 c->head);
+				break;
+			}
+			n = len - done < c->write_bytes ? len - done : c->write_bytes;
+			virtq_chain_write(c, 0, buf + done, n);
+			virtq_push(vq, c->head, (uint32_t)n);
+			done += n;
+		}
+		if (r < 0)
+			virtio_mmio_fail(&con->mmio, "receiveq: %s", virtq_strerror(r));
+		virtio_mmio_signal_used(&con->mmio, VIRTIO_CONSOLE_RX);
+	}
+	pthread_mutex_unlock(&con->mmio.lock);
+	return done;
+}

@@ -1,0 +1,487 @@
+/*
+ * virtio_mmio.c - the virtio-mmio transport, version 2 (virtio 1.2, section 4.2 "Virtio Over
+ * MMIO"), with the device status state machine of 2.1 and feature negotiation of 2.2.
+ *
+ * The driver brings a device up in a fixed order (3.1.1 "Driver Requirements: Device
+ * Initialization"): reset (Status = 0), ACKNOWLEDGE, DRIVER, read DeviceFeatures and write the
+ * subset it wants to DriverFeatures, FEATURES_OK (which the device may refuse: the driver
+ * reads Status back), set up each queue (QueueSel, QueueNum, the three ring addresses,
+ * QueueReady = 1), DRIVER_OK. Only then may the device touch the queues (2.1.2).
+ *
+ * Every register is 32 bits wide and must be accessed as such (4.2.2.2); the device
+ * configuration space at 0x100 allows 8-, 16- and 32-bit accesses to its fields.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "virtio_mmio.h"
+
+/* Status bits a driver may write; DEVICE_NEEDS_RESET belongs to the device. */
+#define VIRTIO_MMIO_DRIVER_STATUS                                                       \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
+	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
+
+/* SHMLen/SHMBase of a shared memory region that does not exist read as -1 (4.2.2). */
+#define VIRTIO_MMIO_NO_SHM 0xffffffffu
+
+static const char *virtio_mmio_name(const struct virtio_mmio *dev)
+{
+	return dev->ops ? dev->ops->name : "virtio-mmio (empty slot)";
+}
+
+void virtio_mmio_init(struct virtio_mmio *dev, const struct virtio_mmio_ops *ops, void *backend,
+		      const void *config, uint32_t config_len, const struct guest_mem *mem,
+		      irq_set_fn irq_set, void *irq_ctx)
+{
+	if (ops->num_queues > VIRTIO_MMIO_QUEUES_MAX || ops->queue_size_max > VIRTQ_SIZE_MAX)
+		die("%s: %u queues of %u entries is more than virtio_mmio supports", ops->name,
+		    ops->num_queues, ops->queue_size_max);
+	*dev = (struct virtio_mmio){
+		.ops = ops,
+		.backend = backend,
+		.config = config,
+		.config_len = config_len,
+		.irq_set = irq_set,
+		.irq_ctx = irq_ctx,
+	};
+	pthread_mutex_init(&dev->lock, NULL);
+	for (unsigned int q = 0; q < ops->num_queues; q++)
+		virtq_init(&dev->queues[q], mem, ops->queue_size_max);
+}
+
+void virtio_mmio_init_empty(struct virtio_mmio *dev)
+{
+	*dev = (struct virtio_mmio){ .ops = NULL };
+	pthread_mutex_init(&dev->lock, NULL);
+}
+
+void virtio_mmio_destroy(struct virtio_mmio *dev)
+{
+	pthread_mutex_destroy(&dev->lock);
+}
+
+bool virtio_mmio_live(const struct virtio_mmio *dev)
+{
+	return (dev->status & (VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET |
+			       VIRTIO_STATUS_FAILED)) == VIRTIO_STATUS_DRIVER_OK;
+}
+
+/*
+ * Record the event in InterruptStatus and drive the line high. The line is edge-triggered
+ * (rising) in the machine's device tree, and KVM makes an edge interrupt pending each time
+ * the line is driven to 1, so every event reaches the driver even when it has not yet
+ * acknowledged the previous one.
+ */
+static void virtio_mmio_interrupt(struct virtio_mmio *dev, uint32_t why)
+{
+	dev->interrupt_status |= why;
+	dev->irq_set(dev->irq_ctx, 1);
+}
+
+void virtio_mmio_signal_used(struct virtio_mmio *dev, unsigned int queue)
+{
+	if (virtq_should_notify(&dev->queues[queue]))
+		virtio_mmio_interrupt(dev, VIRTIO_MMIO_INT_VRING);
+}
+
+void virtio_mmio_fail(struct virtio_mmio *dev, const char *fmt, ...)
+{
+	char reason[192];
+	va_list ap;
+
+	if (dev->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	warn("%s: %s; device needs reset", virtio_mmio_name(dev), reason);
+	dev->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
+	/* 2.1.2: a live driver must be told with a configuration change notification. */
+	if (dev->status & VIRTIO_STATUS_DRIVER_OK)
+		virtio_mmio_interrupt(dev, VIRTIO_MMIO_INT_CONFIG);
+}
+
+/* Status = 0: back to the state the device had when it was created (2.4, 4.2.2.1). */
+static void virtio_mmio_reset(struct virtio_mmio *dev)
+{
+	debug("%s: reset", virtio_mmio_name(dev));
+	dev->status = 0;
+	dev->device_features_sel = 0;
+	dev->driver_features_sel = 0;
+	dev->driver_features = 0;
+	dev->driver_features_extra = false;
+	dev->queue_sel = 0;
+	for (unsigned int q = 0; q < dev->ops->num_queues; q++)
+		virtq_reset(&dev->queues[q]);
+	if (dev->interrupt_status) {
+		dev->interrupt_status = 0;
+		dev->irq_set(dev->irq_ctx, 0);
+	}
+}
+
+static uint64_t virtio_mmio_offered(const struct virtio_mmio *dev)
+{
+	return dev->ops->features | VIRTIO_MMIO_TRANSPORT_FEATURES;
+}
+
+/* 2.2.1/2.2.2: the driver may only accept offered features; VERSION_1 is mandatory (6.1). */
+static bool virtio_mmio_features_acceptable(const struct virtio_mmio *dev)
+{
+	uint64_t unknown = dev->driver_features & ~virtio_mmio_offered(dev);
+
+	if (unknown || dev->driver_features_extra) {
+		warn("%s: driver accepted features the device does not offer (0x%llx%s); "
+		     "refusing FEATURES_OK",
+		     virtio_mmio_name(dev), (unsigned long long)unknown,
+		     dev->driver_features_extra ? ", and bits above 63" : "");
+		return false;
+	}
+	if (!(dev->driver_features & VIRTIO_F_VERSION_1)) {
+		warn("%s: driver did not accept VIRTIO_F_VERSION_1 (legacy drivers are not "
+		     "supported); refusing FEATURES_OK",
+		     virtio_mmio_name(dev));
+		return false;
+	}
+	return true;
+}
+
+static void virtio_mmio_write_status(struct virtio_mmio *dev, uint32_t val)
+{
+	uint32_t old = dev->status, next;
+
+	if (val == 0) {
+		virtio_mmio_reset(dev);
+		return;
+	}
+	if (val & ~(VIRTIO_MMIO_DRIVER_STATUS | VIRTIO_STATUS_DEVICE_NEEDS_RESET))
+		warn("%s: Status 0x%x sets reserved bits; ignoring them", virtio_mmio_name(dev),
+		     val);
+	next = val & VIRTIO_MMIO_DRIVER_STATUS;
+	/* 2.1.1: only a reset clears bits. */
+	if (old & VIRTIO_MMIO_DRIVER_STATUS & ~next) {
+		warn("%s: Status 0x%x clears bits of 0x%x; ignored (write 0 to reset)",
+		     virtio_mmio_name(dev), val, old);
+		return;
+	}
+	/* Each step of 3.1.1 needs the one before; a step taken too early is not taken. */
+	if ((next & ~old & VIRTIO_STATUS_DRIVER) && !(next & VIRTIO_STATUS_ACKNOWLEDGE)) {
+		warn("%s: DRIVER set before ACKNOWLEDGE; ignored", virtio_mmio_name(dev));
+		next &= ~VIRTIO_STATUS_DRIVER;
+	}
+	if (next & ~old & VIRTIO_STATUS_FEATURES_OK) {
+		if (!(next & VIRTIO_STATUS_DRIVER)) {
+			warn("%s: FEATURES_OK set before DRIVER; ignored", virtio_mmio_name(dev));
+			next &= ~VIRTIO_STATUS_FEATURES_OK;
+		} else if (!virtio_mmio_features_acceptable(dev)) {
+			next &= ~VIRTIO_STATUS_FEATURES_OK;
+		}
+	}
+	if ((next & ~old & VIRTIO_STATUS_DRIVER_OK) && !(next & VIRTIO_STATUS_FEATURES_OK)) {
+		warn("%s: DRIVER_OK set before FEATURES_OK; ignored", virtio_mmio_name(dev));
+		next &= ~VIRTIO_STATUS_DRIVER_OK;
+	}
+	if (next & ~old & VIRTIO_STATUS_FAILED)
+		warn("%s: the driver gave up on the device (FAILED)", virtio_mmio_name(dev));
+	dev->status = next | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+
+	/*
+	 * The driver may have made buffers available before DRIVER_OK, when we could not
+	 * look at them (2.1.2): look now, as if each ready queue had been notified.
+	 */
+	if ((next & ~old & VIRTIO_STATUS_DRIVER_OK) && virtio_mmio_live(dev)) {
+		for (unsigned int q = 0; q < dev->ops->num_queues; q++)
+			if (dev->queues[q].ready)
+				dev->ops->queue_notify(dev->backend, q);
+	}
+}
+
+static void virtio_mmio_write_driver_features(struct virtio_mmio *dev, uint32_t val)
+{
+	if (dev->status & VIRTIO_STATUS_FEATURES_OK) {
+		warn("%s: DriverFeatures written after FEATURES_OK; ignored",
+		     virtio_mmio_name(dev));
+		return;
+	}
+	switch (dev->driver_features_sel) {
+	case 0:
+		dev->driver_features = (dev->driver_features & ~0xffffffffull) | val;
+		break;
+	case 1:
+		dev->driver_features = (dev->driver_features & 0xffffffffull) | (uint64_t)val << 32;
+		break;
+	default:
+		/* No device here has features above bit 63: any bit set there is refused. */
+		if (val)
+			dev->driver_features_extra = true;
+		break;
+	}
+}
+
+/* The queue QueueSel points at, or NULL (with a warning) if the device has no such queue. */
+static struct virtq *virtio_mmio_selected(struct virtio_mmio *dev, uint64_t off)
+{
+	if (dev->queue_sel < dev->ops->num_queues)
+		return &dev->queues[dev->queue_sel];
+	warn("%s: register 0x%03llx accessed for queue %u, which does not exist; ignored",
+	     virtio_mmio_name(dev), (unsigned long long)off, dev->queue_sel);
+	return NULL;
+}
+
+static void virtio_mmio_set_half(uint64_t *addr, bool high, uint32_t val)
+{
+	if (high)
+		*addr = (*addr & 0xffffffffull) | (uint64_t)val << 32;
+	else
+		*addr = (*addr & ~0xffffffffull) | val;
+}
+
+/* QueueNum and the ring addresses: only while the queue is off and before DRIVER_OK. */
+static void virtio_mmio_write_queue(struct virtio_mmio *dev, uint64_t off, uint32_t val)
+{
+	struct virtq *vq = virtio_mmio_selected(dev, off);
+
+	if (!vq)
+		return;
+	if (vq->ready || (dev->status & VIRTIO_STATUS_DRIVER_OK)) {
+		warn("%s: queue %u register 0x%03llx written while the queue is ready or after "
+		     "DRIVER_OK; ignored",
+		     virtio_mmio_name(dev), dev->queue_sel, (unsigned long long)off);
+		return;
+	}
+	switch (off) {
+	case VIRTIO_MMIO_QUEUE_NUM:
+		vq->num = val;
+		break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+		virtio_mmio_set_half(&vq->desc, off == VIRTIO_MMIO_QUEUE_DESC_HIGH, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+	case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+		virtio_mmio_set_half(&vq->avail, off == VIRTIO_MMIO_QUEUE_DRIVER_HIGH, val);
+		break;
+	default:
+		virtio_mmio_set_half(&vq->used, off == VIRTIO_MMIO_QUEUE_DEVICE_HIGH, val);
+		break;
+	}
+}
+
+static void virtio_mmio_write_queue_ready(struct virtio_mmio *dev, uint32_t val)
+{
+	struct virtq *vq = virtio_mmio_selected(dev, VIRTIO_MMIO_QUEUE_READY);
+	int err;
+
+	if (!vq)
+		return;
+	if (val == 0) {
+		/* The driver stops using the queue; we stop looking at it (4.2.2.1). */
+		vq->ready = false;
+		return;
+	}
+	if (val != 1) {
+		warn("%s: QueueReady = 0x%x (only 0 and 1 are defined); ignored",
+		     virtio_mmio_name(dev), val);
+		return;
+	}
+	if (vq->ready)
+		return;
+	if (dev->status & VIRTIO_STATUS_DRIVER_OK) {
+		warn("%s: queue %u enabled after DRIVER_OK; ignored", virtio_mmio_name(dev),
+		     dev->queue_sel);
+		return;
+	}
+	if (!(dev->status & VIRTIO_STATUS_FEATURES_OK)) {
+		warn("%s: queue %u enabled before FEATURES_OK; ignored", virtio_mmio_name(dev),
+		     dev->queue_sel);
+		return;
+	}
+	err = virtq_enable(vq, dev->driver_features & VIRTIO_F_EVENT_IDX,
+			   dev->driver_features & VIRTIO_F_INDIRECT_DESC);
+	if (err)
+		virtio_mmio_fail(dev, "queue %u: %s", dev->queue_sel, virtq_strerror(err));
+}
+
+static void virtio_mmio_notify(struct virtio_mmio *dev, uint32_t queue)
+{
+	if (queue >= dev->ops->num_queues) {
+		warn("%s: QueueNotify for queue %u, which does not exist; ignored",
+		     virtio_mmio_name(dev), queue);
+		return;
+	}
+	/* Not live: before DRIVER_OK (looked at then), or after an error (until reset). */
+	if (!virtio_mmio_live(dev)) {
+		debug("%s: QueueNotify %u while the device is not live; ignored",
+		      virtio_mmio_name(dev), queue);
+		return;
+	}
+	if (!dev->queues[queue].ready) {
+		warn("%s: QueueNotify for queue %u, which is not ready; ignored",
+		     virtio_mmio_name(dev), queue);
+		return;
+	}
+	dev->ops->queue_notify(dev->backend, queue);
+}
+
+static void virtio_mmio_interrupt_ack(struct virtio_mmio *dev, uint32_t val)
+{
+	if (!dev->interrupt_status)
+		return;
+	dev->interrupt_status &= ~val;
+	if (!dev->interrupt_status)
+		dev->irq_set(dev->irq_ctx, 0);
+}
+
+static uint32_t virtio_mmio_read_reg(struct virtio_mmio *dev, uint64_t off)
+{
+	switch (off) {
+	case VIRTIO_MMIO_MAGIC_VALUE:
+		return VIRTIO_MMIO_MAGIC;
+	case VIRTIO_MMIO_VERSION:
+		return VIRTIO_MMIO_VERSION_2;
+	case VIRTIO_MMIO_DEVICE_ID:
+		return dev->ops ? dev->ops->device_id : 0;
+	case VIRTIO_MMIO_VENDOR_ID:
+		return VIRTIO_MMIO_VENDOR;
+	}
+	if (!dev->ops) {
+		warn("%s: read of register 0x%03llx; returning 0", virtio_mmio_name(dev),
+		     (unsigned long long)off);
+		return 0;
+	}
+	switch (off) {
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		if (dev->device_features_sel > 1)
+			return 0;
+		return (uint32_t)(virtio_mmio_offered(dev) >> (32 * dev->device_features_sel));
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+		/* 0 means "no such queue" (4.2.2); a queue that does not exist is not ready. */
+		return dev->queue_sel < dev->ops->num_queues ? dev->queues[dev->queue_sel].num_max
+							     : 0;
+	case VIRTIO_MMIO_QUEUE_READY:
+		return dev->queue_sel < dev->ops->num_queues ? dev->queues[dev->queue_sel].ready
+							     : 0;
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		return dev->interrupt_status;
+	case VIRTIO_MMIO_STATUS:
+		return dev->status;
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		return VIRTIO_MMIO_NO_SHM;
+	case VIRTIO_MMIO_QUEUE_RESET:
+		/* VIRTIO_F_RING_RESET is not offered: no queue reset is ever in progress. */
+		return 0;
+	case VIRTIO_MMIO_CONFIG_GENERATION:
+		/* The configuration space never changes after creation. */
+		return 0;
+	default:
+		warn("%s: read of write-only or reserved register 0x%03llx; returning 0",
+		     virtio_mmio_name(dev), (unsigned long long)off);
+		return 0;
+	}
+}
+
+static void virtio_mmio_write_reg(struct virtio_mmio *dev, uint64_t off, uint32_t val)
+{
+	switch (off) {
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+		dev->device_features_sel = val;
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES:
+		virtio_mmio_write_driver_features(dev, val);
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+		dev->driver_features_sel = val;
+		break;
+	case VIRTIO_MMIO_QUEUE_SEL:
+		dev->queue_sel = val;
+		break;
+	case VIRTIO_MMIO_QUEUE_NUM:
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+	case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+	case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+	case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+		virtio_mmio_write_queue(dev, off, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_READY:
+		virtio_mmio_write_queue_ready(dev, val);
+		break;
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
+		virtio_mmio_notify(dev, val);
+		break;
+	case VIRTIO_MMIO_INTERRUPT_ACK:
+		virtio_mmio_interrupt_ack(dev, val);
+		break;
+	case VIRTIO_MMIO_STATUS:
+		virtio_mmio_write_status(dev, val);
+		break;
+	case VIRTIO_MMIO_SHM_SEL:
+		/* Selecting a region is harmless; none exists. */
+		break;
+	default:
+		warn("%s: write of 0x%x to read-only or reserved register 0x%03llx; ignored",
+		     virtio_mmio_name(dev), val, (unsigned long long)off);
+		break;
+	}
+}
+
+/* Whether [off, off + size) is a naturally aligned 1/2/4/8-byte field of the config space. */
+static bool virtio_mmio_config_access_ok(const struct virtio_mmio *dev, uint64_t off,
+					 unsigned int size)
+{
+	if (size != 1 && size != 2 && size != 4 && size != 8)
+		return false;
+	return off % size == 0 && off < dev->config_len && size <= dev->config_len - off;
+}
+
+uint64_t virtio_mmio_read(void *opaque, uint64_t offset, unsigned int size)
+{
+	struct virtio_mmio *dev = opaque;
+	uint64_t val = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	if (offset >= VIRTIO_MMIO_CONFIG) {
+		uint64_t off = offset - VIRTIO_MMIO_CONFIG;
+
+		if (virtio_mmio_config_access_ok(dev, off, size)) {
+			for (unsigned int i = 0; i < size; i++)
+				val |= (uint64_t)dev->config[off + i] << (8 * i);
+		} else {
+			warn("%s: %u-byte read at configuration offset 0x%llx is outside the "
+			     "configuration space or misaligned; returning 0",
+			     virtio_mmio_name(dev), size, (unsigned long long)off);
+		}
+	} else if (size != 4 || offset % 4 != 0) {
+		warn("%s: %u-byte read at 0x%03llx: registers are 32-bit only; returning 0",
+		     virtio_mmio_name(dev), size, (unsigned long long)offset);
+	} else {
+		val = virtio_mmio_read_reg(dev, offset);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return val;
+}
+
+void virtio_mmio_write(void *opaque, uint64_t offset, unsigned int size, uint64_t value)
+{
+	struct virtio_mmio *dev = opaque;
+
+	pthread_mutex_lock(&dev->lock);
+	if (offset >= VIRTIO_MMIO_CONFIG)
+		warn("%s: %u-byte write at configuration offset 0x%llx: the configuration space "
+		     "is read-only; ignored",
+		     virtio_mmio_name(dev), size,
+		     (unsigned long long)(offset - VIRTIO_MMIO_CONFIG));
+	else if (size != 4 || offset % 4 != 0)
+		warn("%s: %u-byte write at 0x%03llx: registers are 32-bit only; ignored",
+		     virtio_mmio_name(dev), size, (unsigned long long)offset);
+	else if (!dev->ops)
+		warn("%s: write to register 0x%03llx; ignored", virtio_mmio_name(dev),
+		     (unsigned long long)offset);
+	else
+		virtio_mmio_write_reg(dev, offset, (uint32_t)value);
+	pthread_mutex_unlock(&dev->lock);
+}

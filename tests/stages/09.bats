@@ -1,0 +1,395 @@
+#!/usr/bin/env bats
+# Stage 09: the full system. SMP through PSCI, several disks, virtio-console under Linux, reboot in
+# the same process, Ctrl-A x, the default guest, and every earlier guest.
+#
+# Every Linux boot passes -a "console=ttyAMA0 quiet -- COMMAND": in the lab each byte the kernel
+# prints is a nested exit, and quiet keeps a boot to seconds. guest/linux/init then prints
+# "veleiro: ready", runs COMMAND, prints "veleiro: exit status N" and powers off.
+
+load ../helpers
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+# One Linux boot: lab start-up, the boot, the command. Generous, for a busy two-core host.
+LINUX_TIMEOUT=${LINUX_TIMEOUT:-300}
+QUIET="console=ttyAMA0 quiet"
+DISK=build/linux/disk.ext4
+
+# linux [OPTION...] -- COMMAND: boot the default guest (no kernel named) with the options, run
+# COMMAND there. The command must not contain double quotes: it is one double-quoted word of the
+# kernel command line. $output and $lines come without the CRs of the guest's "\r\n".
+linux() {
+	local args=()
+	while [ "$1" != -- ]; do
+		args+=("$1")
+		shift
+	done
+	shift
+	run --separate-stderr timeout "$LINUX_TIMEOUT" ./stage-09 "${args[@]}" -a "$QUIET -- \"$*\"" </dev/null
+	strip_cr
+}
+
+# The guest's console ends its lines with "\r\n": take the CRs out of $output and $lines.
+strip_cr() {
+	output=$(tr -d '\r' <<<"$output")
+	mapfile -t lines <<<"$output"
+}
+
+# What COMMAND printed: the lines between the ready marker and "veleiro: exit status N".
+command_output() {
+	sed -n '/^veleiro: ready$/,/^veleiro: exit status [0-9]*$/p' <<<"$output" | sed '1d;$d'
+}
+
+# in_lab TIMEOUT SCRIPT ARG...: a shell script where the VMM runs ($1 is stage-09 there, the
+# other arguments follow), with stdout and stderr apart.
+in_lab() {
+	local limit=$1 script=$2
+	shift 2
+	run --separate-stderr timeout "$limit" "$VMM_HOST" sh -c "$script" sh "$VMM_BIN/stage-09" "$@"
+}
+
+# A small program that runs a command on a pseudo-terminal and types into it (see its comment).
+build_ptyrun() {
+	local cc=aarch64-linux-gnu-gcc
+	[ "$(uname -m)" != aarch64 ] || cc=gcc
+	cat >"$SCRATCH/ptyrun.c" <<'EOF'
+/*
+ * ptyrun [WANT KEYS]... -- CMD [ARG...]: run CMD on a new pseudo-terminal, as if someone typed at
+ * it: once its output contains the first WANT, type the first KEYS, then wait for the next WANT.
+ * In both, ^A stands for Ctrl-A (any ^X for its control key) and ^^ for a caret. Prints what CMD
+ * wrote to the terminal, then "ptyrun: status N" and whether the terminal's settings are back.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+static char *carets(char *s)
+{
+	char *d = s;
+
+	for (const char *k = s; *k; k++)
+		*d++ = k[0] == '^' && k[1] ? (*++k == '^' ? '^' : (*k & 0x1f)) : *k;
+	*d = '\0';
+	return s;
+}
+
+static size_t drain(int fd, char *out, size_t len, size_t cap, int wait_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	while (poll(&p, 1, wait_ms) > 0 && (n = read(fd, out + len, cap - len)) > 0) {
+		len += (size_t)n;
+		wait_ms = 0;
+	}
+	return len;
+}
+
+int main(int argc, char **argv)
+{
+	static char out[1 << 20];
+	int master, slave, status = 0, step = 1, cmd = 1;
+	struct termios before, after;
+	size_t len = 0;
+	const char *name;
+	pid_t pid;
+
+	while (cmd < argc && strcmp(argv[cmd], "--") != 0)
+		carets(argv[cmd++]);
+	if (cmd + 1 >= argc || (cmd - 1) % 2)
+		return 2;
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (master < 0 || grantpt(master) || unlockpt(master) || !(name = ptsname(master)))
+		return 2;
+	slave = open(name, O_RDWR | O_NOCTTY);
+	if (slave < 0 || tcgetattr(slave, &before))
+		return 2;
+	pid = fork();
+	if (pid == 0) {
+		int tty;
+
+		setsid();
+		tty = open(name, O_RDWR); /* a session leader's first terminal becomes its own */
+		dup2(tty, 0);
+		dup2(tty, 1);
+		execvp(argv[cmd + 1], argv + cmd + 1);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		len = drain(master, out, len, sizeof(out) - 1, 200);
+		out[len] = '\0';
+		if (step < cmd && strstr(out, argv[step])) {
+			size_t n = strlen(argv[step + 1]);
+
+			if (write(master, argv[step + 1], n) != (ssize_t)n)
+				return 2;
+			step += 2;
+		}
+	}
+	len = drain(master, out, len, sizeof(out) - 1, 0);
+	tcgetattr(slave, &after);
+	fwrite(out, 1, len, stdout);
+	printf("\nptyrun: status %d\n",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	printf("ptyrun: terminal %s\n",
+	       before.c_lflag == after.c_lflag && before.c_iflag == after.c_iflag &&
+			       before.c_oflag == after.c_oflag
+		       ? "restored"
+		       : "left changed");
+	return 0;
+}
+EOF
+	"$cc" -std=gnu11 -Wall -Wextra -Werror -O2 -static "$SCRATCH/ptyrun.c" -o "$SCRATCH/ptyrun"
+}
+
+@test "no kernel named: the bundled Linux boots to the ready marker; uname -m says aarch64" {
+	linux --stats -- uname -m
+	assert_success
+	assert_line "veleiro: ready"
+	assert_equal "$(command_output)" "aarch64"
+	assert_line "veleiro: exit status 0"
+	# --stats: exits by reason, then per vCPU, then per device.
+	grep -qE '^stats:   MMIO +[1-9][0-9]*$' <<<"$stderr"
+	grep -qE '^stats: vCPU 0: [1-9][0-9]* exits \(MMIO [1-9][0-9]*, SYSTEM_EVENT 1\)$' <<<"$stderr"
+	grep -qE '^stats:   pl011 +[1-9][0-9]* reads +[1-9][0-9]* writes$' <<<"$stderr"
+	refute grep -qv '^stats: ' <<<"$stderr"
+}
+
+@test "/proc/cpuinfo shows N processors for --cpus 1, 2 and 4; all of them online" {
+	for n in 1 2 4; do
+		linux --cpus "$n" -- "grep -c ^processor /proc/cpuinfo; cat /sys/devices/system/cpu/online"
+		assert_success
+		online=0-$((n - 1))
+		[ "$n" -gt 1 ] || online=0
+		assert_equal "$(command_output)" "$(printf '%s\n' "$n" "$online")"
+		assert_equal "$stderr" ""
+	done
+}
+
+@test "2 vCPUs, two disks and a virtio-console: Linux uses them all; dmesg is clean" {
+	cp "$DISK" "$SCRATCH/disk.ext4"
+	truncate -s 1M "$SCRATCH/second.img"
+	# The patterns are written so that they do not match themselves on the command line, which
+	# the kernel logs; levels 0-3 are emergencies to errors.
+	linux --cpus 2 --disk "$SCRATCH/disk.ext4" --disk "$SCRATCH/second.img,ro" --virtio-console \
+		-- "cat /sys/block/vda/size /sys/block/vdb/size /sys/block/vdb/ro;" \
+		"echo through virtio-console >/dev/hvc0; dmesg | wc -l;" \
+		"dmesg -r | grep '^<[0-3]>'; dmesg | grep -E 'WARN[I]NG|BU[G]:|Oop[s]|[f]ailed'; echo checked"
+	assert_success
+	assert_equal "$(command_output | sed -E '5s/^[1-9][0-9]{2,}$/N/')" \
+		"$(printf '%s\n' 65536 2048 1 'through virtio-console' N checked)"
+	assert_equal "$stderr" ""
+}
+
+@test "--dtb-out: dtc reads it without warnings; N cpu nodes, MPIDRs, GICv3 regions, virtio slots" {
+	truncate -s 64K "$SCRATCH/a.img" "$SCRATCH/b.img"
+	in_lab "$VMM_TIMEOUT" '
+		for n in 1 2 4 123; do
+			"$1" --cpus $n --dtb-out "$2/v3-$n.dtb" --disk "$2/a.img" --disk "$2/b.img,ro" \
+				--virtio-console guest/hello.bin || exit 1
+		done' "$SCRATCH"
+	assert_success
+	assert_equal "$(sort -u <<<"$output")" "Hello, world!"
+	for n in 1 2 4 123; do
+		run --separate-stderr dtc -I dtb -O dts -o "$SCRATCH/v3-$n.dts" "$SCRATCH/v3-$n.dtb"
+		assert_success
+		assert_equal "$stderr" ""
+		dts=$SCRATCH/v3-$n.dts
+		assert_equal "$(grep -c 'device_type = "cpu";' "$dts")" "$n"
+		grep -q 'compatible = "arm,gic-v3";' "$dts"
+		grep -qF "reg = <0x00 0x8000000 0x00 0x10000 0x00 0x80a0000 0x00 $(printf '0x%x' $((n * 0x20000)))>;" "$dts"
+		grep -q 'enable-method = "psci";' "$dts"
+		grep -q 'method = "hvc";' "$dts"
+		# Disks in slots 0 and 1, the console in slot 2, nothing after.
+		grep -q 'virtio_mmio@a000000 {' "$dts"
+		grep -q 'virtio_mmio@a001000 {' "$dts"
+		grep -q 'virtio_mmio@a002000 {' "$dts"
+		refute grep -q 'virtio_mmio@a003000' "$dts"
+	done
+	# vCPU 16 is the first with Aff1 = 1 (16 per Aff0 group, as KVM numbers them): reg 0x100.
+	grep -q 'cpu@100 {' "$SCRATCH/v3-123.dts"
+	grep -q 'cpu@70a {' "$SCRATCH/v3-123.dts"
+	refute grep -q 'cpu@70b' "$SCRATCH/v3-123.dts"
+}
+
+@test "a GICv2 lab: the tree says arm,cortex-a15-gic with the timer's CPU mask; Linux runs on 2 vCPUs" {
+	[ "$VMM_HOST" != env ] || skip "needs the lab, whose host GIC version can be chosen"
+	LAB_GIC=2 in_lab "$LINUX_TIMEOUT" '
+		"$1" --gic v2 --cpus 2 --dtb-out "$2/v2.dtb" guest/hello.bin; echo "hello: $?"
+		"$1" --gic v2 --cpus 9 guest/hello.bin; echo "nine: $?"
+		"$1" --gic v2 --cpus 2 -a "console=ttyAMA0 quiet -- nproc" </dev/null; echo "linux: $?"
+		' "$SCRATCH"
+	strip_cr
+	assert_line "hello: 0"
+	assert_line "nine: 1"
+	assert_equal "$(command_output)" "2"
+	assert_line "linux: 0"
+	assert_equal "$stderr" "stage-09: --cpus 9 is too many: this machine takes at most 8 vCPUs with a GICv2"
+	run --separate-stderr dtc -I dtb -O dts "$SCRATCH/v2.dtb"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_line --partial 'compatible = "arm,cortex-a15-gic";'
+	assert_line --partial 'reg = <0x00 0x8000000 0x00 0x1000 0x00 0x8010000 0x00 0x2000>;'
+	# The timer's four PPIs, each wired to CPUs 0 and 1 (bits 15:8), level-low (8).
+	assert_line --partial 'interrupts = <0x01 0x0d 0x308 0x01 0x0e 0x308 0x01 0x0b 0x308 0x01 0x0a 0x308>;'
+	assert_equal "$(grep -c 'device_type = "cpu";' <<<"$output")" 2
+}
+
+@test "the ext4 disk: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it" {
+	cp "$DISK" "$SCRATCH/disk.ext4"
+	linux --disk "$SCRATCH/disk.ext4" -- \
+		"cat /mnt/hello.txt; echo written by the guest >/mnt/new.txt; sync"
+	assert_success
+	assert_equal "$(command_output)" "$(cat guest/linux/disk/hello.txt)"
+	assert_line "veleiro: exit status 0"
+	run e2fsck -fn "$SCRATCH/disk.ext4"
+	assert_success
+	run --separate-stderr debugfs -R 'cat /new.txt' "$SCRATCH/disk.ext4"
+	assert_success
+	assert_output "written by the guest"
+}
+
+@test "a read-only disk is mounted read-only; writes fail and the file stays as it was" {
+	cp "$DISK" "$SCRATCH/disk.ext4"
+	linux --disk "$SCRATCH/disk.ext4,ro" -- \
+		"grep -o '/mnt ext4 ro' /proc/mounts; touch /mnt/nope 2>&1; cat /mnt/hello.txt"
+	assert_success
+	assert_equal "$(command_output)" "$(printf '%s\n' '/mnt ext4 ro' \
+		'touch: /mnt/nope: Read-only file system' "$(cat guest/linux/disk/hello.txt)")"
+	cmp "$DISK" "$SCRATCH/disk.ext4"
+}
+
+@test "poweroff from the guest ends the VMM with status 0; every vCPU thread is stopped and counted" {
+	linux --cpus 2 --stats -- poweroff
+	assert_success
+	assert_line "veleiro: exit status 0"
+	assert_line --partial "reboot: Power down"
+	grep -qE '^stats:   SYSTEM_EVENT +1$' <<<"$stderr"
+	# vCPU 1 was parked by the kernel in KVM_RUN; the kick brought it out (KVM_EXIT_INTR).
+	grep -qE '^stats: vCPU 1: [1-9][0-9]* exits \(.*INTR [1-9][0-9]*.*\)$' <<<"$stderr"
+	assert_equal "$(grep -c '^stats: virtual timer: ' <<<"$stderr")" 2
+}
+
+@test "reboot starts the guest again in the same process, once; then it powers off" {
+	cp "$DISK" "$SCRATCH/disk.ext4"
+	# The disk remembers across the reboot: the first boot leaves a marker file and reboots.
+	linux -v --cpus 2 --disk "$SCRATCH/disk.ext4" -- \
+		"if [ -e /mnt/booted ]; then echo second boot; else touch /mnt/booted; echo first boot; reboot; fi"
+	assert_success
+	assert_equal "$(grep -c '^veleiro: ready$' <<<"$output")" 2
+	assert_equal "$(grep -E '^(first|second) boot$' <<<"$output")" "$(printf '%s\n' 'first boot' 'second boot')"
+	grep -qE '^stage-09: the guest asked for a reset \(vCPU [01]\)$' <<<"$stderr"
+	grep -qxF "stage-09: the guest rebooted: starting boot 2" <<<"$stderr"
+	grep -qE '^stage-09: the guest powered off \(vCPU [01]\)$' <<<"$stderr"
+	run e2fsck -fn "$SCRATCH/disk.ext4"
+	assert_success
+}
+
+@test "--no-reboot: a reboot ends the VMM instead, with status 0 and a line saying so" {
+	linux --no-reboot --cpus 2 -- reboot
+	assert_success
+	assert_equal "$(grep -c '^veleiro: ready$' <<<"$output")" 1
+	assert_equal "$stderr" "stage-09: the guest rebooted; --no-reboot: stopping here"
+}
+
+@test "on a terminal: Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-C goes to the guest, Ctrl-A x quits" {
+	build_ptyrun
+	run -0 --separate-stderr timeout "$VMM_TIMEOUT" "$VMM_HOST" "$SCRATCH/ptyrun" \
+		"q to quit" "ab^A^Ac^Cd" "^Ac^Cd" "^Ax" -- "$VMM_BIN/stage-09" guest/echo.bin
+	[[ $output == *$'echo: type, q to quit\r\nab\x01c\x03d\n'* ]]
+	assert_line "ptyrun: status 0"
+	assert_line "ptyrun: terminal restored"
+	assert_equal "$stderr" "stage-09: Ctrl-A x: quit"
+}
+
+@test "on a terminal, Ctrl-C interrupts the guest's command, not the VMM" {
+	build_ptyrun
+	run -0 --separate-stderr timeout "$LINUX_TIMEOUT" "$VMM_HOST" "$SCRATCH/ptyrun" "started" "^C" \
+		-- "$VMM_BIN/stage-09" -a "$QUIET -- \"echo started; sleep 100; echo not interrupted\""
+	strip_cr
+	assert_line "started"
+	assert_line --partial "veleiro: exit status 130"
+	refute_line "not interrupted"
+	assert_line "ptyrun: status 0"
+	assert_line "ptyrun: terminal restored"
+	assert_equal "$stderr" ""
+}
+
+@test "every earlier bare-metal guest still runs on stage 09, on one vCPU and on several" {
+	truncate -s 1M "$SCRATCH/disk.img"
+	printf 'veleiro disk: sector 0\n' | dd of="$SCRATCH/disk.img" conv=notrunc status=none
+	in_lab "$VMM_TIMEOUT" '
+		"$1" guest/memory.bin; echo "memory: $?"
+		"$1" guest/simple.bin; echo "simple: $?"
+		"$1" --cpus 4 guest/hello.bin; echo "hello: $?"
+		printf "ok\rq" | "$1" --cpus 2 guest/echo.bin; echo "echo: $?"
+		printf "hiq" | "$1" --cpus 2 guest/irq.bin; echo "irq: $?"
+		"$1" --cpus 2 guest/timer.bin | tail -n 1; echo "timer: $?"
+		"$1" --disk "$2/disk.img" guest/virtio-blk.bin | grep -E "sector 0 says|match|done"
+		echo "blk: $?"
+		printf "hello there\n" | "$1" -c guest/virtio-console.bin | grep "you typed"
+		echo "console: $?"' "$SCRATCH"
+	assert_success
+	# The number of interrupts and the timer's mean interval vary from run to run.
+	assert_equal "$(sed -E 's/^irq: [0-9]+ interrupts/irq: N interrupts/;
+		s/^(timer: 10 ticks, mean interval) [0-9]+ us$/\1 N us/' <<<"$output")" \
+		"$(printf '%s\n' 'memory: 0' 'Hello from the guest!' 'simple: 0' 'Hello, world!' \
+			'hello: 0' 'echo: type, q to quit' "$(printf 'ok\r')" '' 'bye' 'echo: 0' \
+			'irq: GICv3 ready, type, q to quit' 'hi' 'irq: N interrupts, 3 bytes' 'bye' \
+			'irq: 0' 'timer: 10 ticks, mean interval N us' 'timer: 0' \
+			'blk: sector 0 says: veleiro disk: sector 0' \
+			'blk: sector 1 written, flushed, read back: match' 'blk: done' 'blk: 0' \
+			'console: you typed: hello there' 'console: 0')"
+	assert_equal "$stderr" ""
+}
+
+@test "bad input: one clear line each, a non-zero exit, nothing written" {
+	: >"$SCRATCH/empty"
+	head -c 1M build/linux/Image >"$SCRATCH/truncated"
+	truncate -s 100M "$SCRATCH/big.cpio"
+	cp "$DISK" "$SCRATCH/disk.ext4"
+	chmod 0444 "$SCRATCH/disk.ext4"
+	mkdir -p "$SCRATCH/elsewhere"
+	cp "$VMM_BIN/stage-09" "$SCRATCH/elsewhere/"
+	in_lab "$VMM_TIMEOUT" '
+		vmm=$1 s=$2
+		out() { "$vmm" --dtb-out "$s/out.dtb" "$@" </dev/null; echo "$?"; }
+		out "$s/empty"
+		out "$s/truncated"
+		out --mem 64M --initrd "$s/big.cpio" build/linux/Image
+		out --cpus 0 guest/hello.bin
+		out --cpus two guest/hello.bin
+		out --cpus 10000 guest/hello.bin
+		out --mem 1M guest/hello.bin
+		out --disk "$s/missing.img" guest/hello.bin
+		# Root may write any file: the disk check needs another user.
+		if [ "$(id -u)" = 0 ]; then
+			su -s /bin/sh nobody -c "\"$vmm\" --disk $s/disk.ext4 guest/hello.bin"
+		else
+			"$vmm" --disk "$s/disk.ext4" guest/hello.bin
+		fi
+		echo "$?"
+		"$s/elsewhere/stage-09"; echo "$?"' "$SCRATCH"
+	assert_success
+	assert_equal "$output" "$(printf '1\n%.0s' $(seq 10))"
+	assert_equal "$stderr" "$(printf '%s\n' \
+		"stage-09: $SCRATCH/empty: the kernel file is empty" \
+		"stage-09: $SCRATCH/truncated: truncated arm64 Image: the file is shorter than its PE/COFF header says" \
+		"stage-09: $SCRATCH/big.cpio: the kernel, initrd and device tree do not fit in guest RAM, 64 MiB (try a larger --mem)" \
+		"stage-09: --cpus takes a number of vCPUs from 1 up, not '0'" \
+		"stage-09: --cpus takes a number of vCPUs from 1 up, not 'two'" \
+		"stage-09: --cpus 10000 is too many: this machine takes at most 123 vCPUs with a GICv3" \
+		"stage-09: --mem 1M is out of range: give between 8 MiB and 1 TiB" \
+		"stage-09: cannot open disk $SCRATCH/missing.img: No such file or directory" \
+		"stage-09: cannot open disk $SCRATCH/disk.ext4 for writing: Permission denied (add ,ro to use it read-only)" \
+		"stage-09: no kernel given, and the default guest (build/linux/Image and build/linux/initramfs.cpio.gz) is not there: run make stage-09")"
+	assert_file_not_exists "$SCRATCH/out.dtb"
+	cmp "$DISK" "$SCRATCH/disk.ext4"
+}
