@@ -40,7 +40,7 @@
 #define SZ_4K	      0x1000ULL
 #define SZ_2M	      0x200000ULL
 #define SZ_1G	      0x40000000ULL
-#define INITRD_WINDOW (32 * SZ_1G) /* booting.rst 3: 1 GiB aligned, up to 32 GiB */
+#define INITRD_WINDOW (32 * SZ_1G) /* booting.rst 4: 1 GiB aligned, up to 32 GiB */
 
 #define IMAGE_HEADER_SIZE     64
 #define IMAGE_TEXT_OFFSET     8		  /* le64: load offset from a 2 MiB aligned base */
