@@ -64,7 +64,8 @@ stage_guests = $(foreach n,$(STAGE_NUMS),$(if $(shell [ $(n) -le $(1) ] && echo 
 COMMON_SRCS := $(wildcard common/*.c)
 
 
-.PHONY: all help deps test unit unit-san format-check check-stages docs-check fuzz fuzz-smoke run lab clean bench \
+.PHONY: all help deps test unit unit-san format-check check-stages docs-check fuzz fuzz-smoke run lab \
+	lab-status lab-stop test-lab fresh-check clean bench \
 	$(addprefix stage-,$(STAGE_NUMS)) $(addprefix test-,$(STAGE_NUMS)) $(addprefix diff-,$(STAGE_NUMS))
 
 help:
@@ -75,13 +76,16 @@ help:
 	@echo "  make run            build and run the most complete stage with its default guest"
 	@echo "  make test           unit tests (also under ASan/UBSan), format and copy-forward checks,"
 	@echo "                      then every stage's suite (through the lab on non-arm64 hosts)"
-	@echo "  make test-NN        one stage's suite, e.g. make test-03"
+	@echo "  make test-NN        one stage's suite, e.g. make test-03 (make test-lab: the lab's)"
 	@echo "  make diff-NN        what stage NN changed, as a diff against stage NN-1"
 	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
 	@echo "  make docs-check     check the tutorial's code snippets against the source"
 	@echo "  make bench          benchmarks (numbers only; never part of make test)"
 	@echo "  make fuzz           fuzz the virtqueue and virtio-blk code (FUZZ_SECONDS=300)"
 	@echo "  make lab            an interactive shell inside the lab (arm64 with KVM)"
+	@echo "  make lab-status     which labs are up (a lab stays up 15 minutes after its last command)"
+	@echo "  make lab-stop       stop them now (LAB=NAME stops one)"
+	@echo "  make fresh-check    make test in a clean Debian 12 root, as CI does (needs root)"
 	@echo "  make deps           install what is missing (apt-get; done automatically)"
 	@echo "  make clean          remove build outputs"
 	@echo
@@ -203,17 +207,35 @@ docs-check:
 	$(Q)tests/docs-check
 
 # Everything, cheapest first; every part runs even after a failure, and tests/summary prints the
-# closing line with the counts.
+# closing line with the counts. One make test at a time per checkout (they share build/). On hosts
+# that reach KVM through the lab, every suite shares one running lab (started by the first test
+# that needs it) and the labs this run started are stopped at the end; one that was up stays up.
+LAB_SUITES := $(if $(NATIVE),,tests/lab.bats)
 test: $(DEPS_STAMP)
-	$(Q)rm -f $(BUILD)/results; rc=0; \
+	$(Q)exec 9>$(BUILD)/test.lock; \
+	if ! flock -n 9; then echo "make test: another make test is running in this checkout; wait for it to end" >&2; exit 1; fi; \
+	labs_up=$$($(if $(NATIVE),true,lab/run --up 2>/dev/null) || true); \
+	rm -f $(BUILD)/results; rc=0; \
 	$(MAKE) unit || rc=1; \
 	$(MAKE) format-check || rc=1; \
 	$(MAKE) check-stages || rc=1; \
 	$(MAKE) docs-check || rc=1; \
 	$(MAKE) fuzz-smoke || rc=1; \
-	$(MAKE) all && tests/run-bats $(sort $(wildcard tests/stages/*.bats)) || rc=1; \
+	$(MAKE) all && tests/run-bats $(sort $(wildcard tests/stages/*.bats)) $(LAB_SUITES) 9>&- || rc=1; \
+	$(if $(NATIVE),,lab/run --stop-except $$labs_up;) \
 	tests/summary || rc=1; \
 	exit $$rc
+
+# The lab launcher's own suite (cold and warm starts, a killed lab, idle stop, terminal mode).
+test-lab: all
+	$(Q)tests/run-bats tests/lab.bats
+
+# The README's test command in a clean Debian 12 root with only gcc, make, bats and git, so a
+# missing install step cannot hide behind what this machine has (needs root: sudo make fresh-check).
+# FRESH_CMD picks another command, e.g. make fresh-check FRESH_CMD="make run".
+FRESH_CMD ?= make test
+fresh-check:
+	$(Q)tests/fresh-check $(FRESH_CMD)
 
 # What `make run` gives each stage when it is the most complete one present.
 RUN_02 := guest/memory.bin
@@ -233,7 +255,14 @@ bench: all
 lab: $(DEPS_STAMP)
 	$(Q)lab/run sh -l
 
+# The lab stays up between commands; these show and stop it (LAB=NAME... stops only those labs).
+lab-status:
+	$(Q)lab/run --status || true
+lab-stop:
+	$(Q)lab/run --stop $(LAB)
+
 clean:
+	$(Q)[ -n "$(NATIVE)" ] || [ ! -d $(BUILD)/lab ] || lab/run --stop
 	rm -rf $(BUILD) $(addprefix ./stage-,$(STAGE_NUMS)) guest/*.bin
 
 -include $(shell find $(VMM_DIR) -name '*.d' -type f 2>/dev/null)

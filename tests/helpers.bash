@@ -5,7 +5,7 @@
 # test instead of hanging the suite.
 
 bats_require_minimum_version 1.5.0
-TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
 load /usr/lib/bats/bats-file/load
