@@ -50,6 +50,6 @@ $(LINUX_DISK): $(LINUX_DIR)/disk $(wildcard $(LINUX_DIR)/disk/*) | $(DEPS_STAMP)
 
 LINUX_CMD ?=
 linux-qemu: $(LINUX_IMAGE) $(LINUX_INITRAMFS)
-	qemu-system-aarch64 -M virt -cpu max -smp 2 -m 1G -nographic -kernel $(LINUX_IMAGE) \
+	qemu-system-aarch64 -M virt -cpu max -nic none -smp 2 -m 1G -nographic -kernel $(LINUX_IMAGE) \
 		-initrd $(LINUX_INITRAMFS) $(LINUX_QEMU_ARGS) \
 		-append "console=ttyAMA0 $(if $(LINUX_CMD),-- $(LINUX_CMD))"

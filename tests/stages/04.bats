@@ -9,7 +9,7 @@ teardown() { common_teardown; }
 # qemu_guest GUEST [INPUT]: the guest on plain QEMU (TCG), its UART on our stdout; $output.
 qemu_guest() {
 	command -v qemu-system-aarch64 >/dev/null || skip "qemu-system-aarch64 is not installed"
-	run -0 --separate-stderr timeout 60 qemu-system-aarch64 -M virt,gic-version=3 -cpu max \
+	run -0 --separate-stderr timeout 60 qemu-system-aarch64 -M virt,gic-version=3 -cpu max -nic none \
 		-m 256M -display none -monitor none -serial stdio -kernel "$1" < <(printf "${2-}")
 }
 

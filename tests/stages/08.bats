@@ -65,7 +65,7 @@ prop() {
 	vmm 08 --mem 1G --disk "$SCRATCH/disk.img" --dtb-out "$SCRATCH/ours.dtb" guest/hello.bin
 	assert_success
 	run -0 timeout 60 qemu-system-aarch64 -M virt,gic-version=3,dumpdtb="$SCRATCH/qemu.dtb" \
-		-cpu max -m 1G -display none
+		-cpu max -nic none -m 1G -display none
 	for node_prop in /pl011@9000000:compatible /pl011@9000000:reg /pl011@9000000:interrupts \
 		/memory@40000000:reg /timer:compatible /psci:method \
 		/virtio_mmio@a000000:compatible /virtio_mmio@a000000:reg \
