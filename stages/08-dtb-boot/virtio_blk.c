@@ -73,20 +73,23 @@ static uint8_t virtio_blk_rw(struct virtio_blk *blk, const struct virtq_chain *c
 
 	/* 5.2.6.2: a write to a device offering VIRTIO_BLK_F_RO fails, writing nothing. */
 	if (write && blk->read_only) {
-		warn("%s: write to a read-only disk (sector %llu)", blk->ops.name,
-		     (unsigned long long)sector);
+		warn_guest(&blk->mmio.warnings, "%s: write to a read-only disk (sector %llu)",
+			   blk->ops.name, (unsigned long long)sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (len % VIRTIO_BLK_SECTOR != 0) {
-		warn("%s: %s of %llu bytes is not a whole number of sectors", blk->ops.name,
-		     write ? "write" : "read", (unsigned long long)len);
+		warn_guest(&blk->mmio.warnings,
+			   "%s: %s of %llu bytes is not a whole number of sectors", blk->ops.name,
+			   write ? "write" : "read", (unsigned long long)len);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (sector > blk->capacity || len / VIRTIO_BLK_SECTOR > blk->capacity - sector) {
-		warn("%s: %s of %llu sectors at sector %llu is beyond the disk's %llu sectors",
-		     blk->ops.name, write ? "write" : "read",
-		     (unsigned long long)(len / VIRTIO_BLK_SECTOR), (unsigned long long)sector,
-		     (unsigned long long)blk->capacity);
+		warn_guest(
+			&blk->mmio.warnings,
+			"%s: %s of %llu sectors at sector %llu is beyond the disk's %llu sectors",
+			blk->ops.name, write ? "write" : "read",
+			(unsigned long long)(len / VIRTIO_BLK_SECTOR), (unsigned long long)sector,
+			(unsigned long long)blk->capacity);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	io.pos = sector * VIRTIO_BLK_SECTOR;
@@ -95,8 +98,9 @@ static uint8_t virtio_blk_rw(struct virtio_blk *blk, const struct virtq_chain *c
 	if (!write)
 		*written = (uint32_t)io.done;
 	if (err) {
-		warn("%s: %s at byte %llu of the disk image: %s", blk->ops.name,
-		     write ? "write" : "read", (unsigned long long)io.pos, strerror(-err));
+		warn_guest(&blk->mmio.warnings, "%s: %s at byte %llu of the disk image: %s",
+			   blk->ops.name, write ? "write" : "read", (unsigned long long)io.pos,
+			   strerror(-err));
 		return VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;
@@ -112,8 +116,9 @@ static uint8_t virtio_blk_request(struct virtio_blk *blk, const struct virtq_cha
 
 	*written = 0;
 	if (virtq_chain_read(c, 0, header, sizeof(header)) != 0) {
-		warn("%s: request with %llu readable bytes, less than the 16-byte header",
-		     blk->ops.name, (unsigned long long)c->read_bytes);
+		warn_guest(&blk->mmio.warnings,
+			   "%s: request with %llu readable bytes, less than the 16-byte header",
+			   blk->ops.name, (unsigned long long)c->read_bytes);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	type = virtio_blk_le32(header);
@@ -124,7 +129,8 @@ static uint8_t virtio_blk_request(struct virtio_blk *blk, const struct virtq_cha
 				     written);
 	case VIRTIO_BLK_T_FLUSH:
 		if (fdatasync(blk->fd) != 0) {
-			warn("%s: flush: %s", blk->ops.name, strerror(errno));
+			warn_guest(&blk->mmio.warnings, "%s: flush: %s", blk->ops.name,
+				   strerror(errno));
 			return VIRTIO_BLK_S_IOERR;
 		}
 		return VIRTIO_BLK_S_OK;
@@ -134,7 +140,8 @@ static uint8_t virtio_blk_request(struct virtio_blk *blk, const struct virtq_cha
 		*written = n;
 		return VIRTIO_BLK_S_OK;
 	default:
-		warn("%s: unsupported request type %u", blk->ops.name, type);
+		warn_guest(&blk->mmio.warnings, "%s: unsupported request type %u", blk->ops.name,
+			   type);
 		return VIRTIO_BLK_S_UNSUPP;
 	}
 }
