@@ -146,6 +146,17 @@ static uint8_t virtio_blk_request(struct virtio_blk *blk, const struct virtq_cha
 	}
 }
 
+/*
+ * The used length: the driver may trust that many bytes from the start of the writable part to
+ * have been written (2.7.8.2). The data fills that part from its start and the status byte is
+ * its last byte, so the status only counts when the data reached right up to it: a read cut
+ * short, or GET_ID into a buffer longer than 20 bytes, leaves a gap before it.
+ */
+static uint32_t virtio_blk_used_len(const struct virtq_chain *c, uint32_t written)
+{
+	return written == c->write_bytes - 1 ? written + 1 : written;
+}
+
 /* The driver notified the request queue: serve every request it made available. */
 static void virtio_blk_notify(void *backend, unsigned int queue)
 {
@@ -167,7 +178,7 @@ static void virtio_blk_notify(void *backend, unsigned int queue)
 		}
 		status = virtio_blk_request(blk, c, &written);
 		virtq_chain_write(c, c->write_bytes - 1, &status, 1);
-		virtq_push(vq, c->head, written + 1);
+		virtq_push(vq, c->head, virtio_blk_used_len(c, written));
 	}
 	if (r < 0)
 		virtio_mmio_fail(&blk->mmio, "request queue: %s", virtq_strerror(r));
