@@ -9,7 +9,9 @@
  * bytes (header, then data to write) and the writable bytes (data read, then status, which
  * is the very last byte).
  */
+#define _GNU_SOURCE /* F_OFD_SETLK */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -225,4 +227,31 @@ int virtio_blk_init(struct virtio_blk *blk, int fd, bool read_only, const char *
 void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	virtio_mmio_destroy(&blk->mmio);
+}
+
+/*
+ * Open file description locks (fcntl(2), F_OFD_SETLK) on the whole file: they belong to the
+ * open file, not to the process, so they also conflict between two opens in one process, and
+ * they go away with the last fd of that open file. A conflict gives EAGAIN (or EACCES), and
+ * F_OFD_GETLK then names the kind of lock in the way, which says how the other process uses
+ * the image.
+ */
+const char *virtio_blk_lock(int fd, bool read_only)
+{
+	struct flock fl = { .l_type = read_only ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return NULL;
+	if (errno != EAGAIN && errno != EACCES) {
+		warn("virtio-blk: cannot lock the disk image (%s): nothing stops another VMM from "
+		     "writing it at the same time",
+		     strerror(errno));
+		return NULL;
+	}
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_WRLCK)
+		return "another process is using it read-write";
+	if (fl.l_type == F_RDLCK)
+		return "another process is using it read-only (add ,ro to share it)";
+	return "another process is using it";
 }

@@ -447,6 +447,29 @@ static void test_io_errors(void)
 	CHECK(virtio_blk_init(&blk, -1, false, "x", &ram, irq_line_set, &irq) < 0);
 }
 
+/* Two opens of one image, as two VMMs would have: one writer, or any number of readers. */
+static void test_lock(void)
+{
+	int rw1 = open(disk_path, O_RDWR), rw2 = open(disk_path, O_RDWR);
+	int ro1 = open(disk_path, O_RDONLY), ro2 = open(disk_path, O_RDONLY);
+
+	CHECK(rw1 >= 0 && rw2 >= 0 && ro1 >= 0 && ro2 >= 0);
+	/* A writer keeps out other writers and readers, and says it writes. */
+	CHECK(virtio_blk_lock(rw1, false) == NULL);
+	CHECK_STR(virtio_blk_lock(rw2, false), "another process is using it read-write");
+	CHECK_STR(virtio_blk_lock(ro1, true), "another process is using it read-write");
+	close(rw1); /* the lock goes with it */
+	/* Readers share; a writer is kept out and told the others only read. */
+	CHECK(virtio_blk_lock(ro1, true) == NULL);
+	CHECK(virtio_blk_lock(ro2, true) == NULL);
+	CHECK_STR(virtio_blk_lock(rw2, false),
+		  "another process is using it read-only (add ,ro to share it)");
+	close(ro1);
+	close(ro2);
+	CHECK(virtio_blk_lock(rw2, false) == NULL);
+	close(rw2);
+}
+
 static void test_odd_size(void)
 {
 	/* 3.5 sectors: the half sector at the end is not part of the disk. */
@@ -477,6 +500,7 @@ int main(void)
 	test_bad_chain_and_recovery();
 	test_batch_and_event_idx();
 	test_io_errors();
+	test_lock();
 	test_odd_size();
 	close(disk_fd);
 	unlink(disk_path);
