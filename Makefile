@@ -81,7 +81,7 @@ help:
 	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
 	@echo "  make docs-check     check the tutorial's code snippets against the source"
 	@echo "  make bench          benchmarks (numbers only; never part of make test)"
-	@echo "  make fuzz           fuzz the virtqueue and virtio-blk code (FUZZ_SECONDS=300)"
+	@echo "  make fuzz           fuzz the devices as a guest reaches them (FUZZ_SECONDS=300 each)"
 	@echo "  make lab            an interactive shell inside the lab (arm64 with KVM)"
 	@echo "  make lab-status     which labs are up (a lab stays up 15 minutes after its last command)"
 	@echo "  make lab-stop       stop them now (LAB=NAME stops one)"
@@ -176,22 +176,39 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rules,$(t))))
 unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS)) $(addprefix $(BUILD)/unit-san/,$(UNIT_TESTS))
 	$(Q)tests/run-unit $^
 
-# libFuzzer (clang) over the virtqueue + virtio-blk request path on a fake guest RAM. `make fuzz`
-# runs it for FUZZ_SECONDS; `make test` runs a few seconds of it so it cannot rot.
+# libFuzzer (clang) over what a guest controls, built from the most complete stage's files:
+# fuzz_virtq_blk drives the virtqueue and virtio-blk request path from a working queue;
+# fuzz_machine drives the MMIO bus with the PL011, virtio-blk, virtio-console and an empty virtio
+# slot through sequences of accesses, set-ups, notifies and resets. `make fuzz` runs each for
+# FUZZ_SECONDS; `make test` runs a few seconds of each so they cannot rot.
 FUZZ_SECONDS ?= 300
-FUZZ_SRCS := common/guest_mem.c $(addprefix stages/07-virtio/,virtq.c virtio_mmio.c virtio_blk.c)
-$(BUILD)/fuzz/fuzz_virtq_blk: tests/fuzz/fuzz_virtq_blk.c $(FUZZ_SRCS) $(DEPS_STAMP)
-	@mkdir -p $(@D)/corpus
-	@$(if $(Q),echo "  CC      $@ (libFuzzer)")
-	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Istages/07-virtio \
-		$(filter %.c,$^) -o $@
-fuzz: $(BUILD)/fuzz/fuzz_virtq_blk
-	$< -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus
-fuzz-smoke: $(BUILD)/fuzz/fuzz_virtq_blk
-	$(Q)if $< -max_total_time=5 -print_final_stats=1 $(BUILD)/fuzz/corpus >$(BUILD)/fuzz/smoke.log 2>&1; then \
-	  echo "fuzz: $$(sed -n 's/^stat::number_of_executed_units: *//p' $(BUILD)/fuzz/smoke.log) inputs in 5 s, no findings"; \
-	  echo "fuzz 1 0" >>$(BUILD)/results; \
-	else tail -n 30 $(BUILD)/fuzz/smoke.log; echo "fuzz 0 1" >>$(BUILD)/results; exit 1; fi
+FUZZ_STAGE := $(call stage_dir,$(LAST_STAGE))
+FUZZ_TARGETS := fuzz_virtq_blk fuzz_machine
+FUZZ_SRCS_fuzz_virtq_blk := common/guest_mem.c \
+	$(addprefix $(FUZZ_STAGE)/,virtq.c virtio_mmio.c virtio_blk.c)
+FUZZ_SRCS_fuzz_machine := $(FUZZ_SRCS_fuzz_virtq_blk) \
+	$(addprefix $(FUZZ_STAGE)/,virtio_console.c pl011.c mmio_bus.c)
+define fuzz_rules
+$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(FUZZ_SRCS_$(1)) $(DEPS_STAMP)
+	@mkdir -p $$(@D)
+	@$$(if $(Q),echo "  CC      $$@ (libFuzzer)")
+	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -I$(FUZZ_STAGE) \
+		$$(filter %.c,$$^) -o $$@
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rules,$(t))))
+
+fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+	$(Q)for t in $(FUZZ_TARGETS); do mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$t || exit 1; done
+fuzz-smoke: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+	$(Q)rc=0; for t in $(FUZZ_TARGETS); do log=$(BUILD)/fuzz/smoke-$$t.log; \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+	  if $(BUILD)/fuzz/$$t -max_total_time=5 -print_final_stats=1 \
+	      -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$t >$$log 2>&1; then \
+	    echo "fuzz: $$t: $$(sed -n 's/^stat::number_of_executed_units: *//p' $$log) inputs in 5 s, no findings"; \
+	    echo "fuzz 1 0" >>$(BUILD)/results; \
+	  else tail -n 30 $$log; echo "fuzz 0 1" >>$(BUILD)/results; rc=1; fi; done; exit $$rc
 
 format-check: $(DEPS_STAMP)
 	$(Q)files=$$(git ls-files -co --exclude-standard -- '*.c' '*.h'); \

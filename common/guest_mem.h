@@ -32,7 +32,9 @@ int guest_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64
 
 /*
  * Little-endian integer access at any alignment (the arm64 guests here run little-endian):
- * 0, or -EFAULT with *val, respectively guest RAM, left untouched.
+ * 0, or -EFAULT with *val, respectively guest RAM, left untouched. They copy byte by byte, so
+ * they are not atomic: a field that a guest CPU may update at the same moment, such as a
+ * virtqueue index, needs an __atomic access instead (see virtq.c).
  */
 int guest_read_u16(const struct guest_mem *m, uint64_t gpa, uint16_t *val);
 int guest_read_u32(const struct guest_mem *m, uint64_t gpa, uint32_t *val);

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,36 @@ void warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vprint(0, fmt, ap);
 	va_end(ap);
+}
+
+/* Guest warnings counted but not shown, over all devices; updated by several threads. */
+static uint64_t warn_guest_unshown;
+
+static void warn_guest_report(void)
+{
+	uint64_t n = __atomic_load_n(&warn_guest_unshown, __ATOMIC_RELAXED);
+
+	warn("%" PRIu64 " more warning%s caused by the guest %s counted but not shown", n,
+	     n == 1 ? "" : "s", n == 1 ? "was" : "were");
+}
+
+void warn_guest(uint64_t *count, const char *fmt, ...)
+{
+	uint64_t n = ++*count;
+	char text[256];
+	va_list ap;
+
+	if (n > WARN_GUEST_SHOWN) {
+		/* The first one not shown arranges for the report at exit. */
+		if (__atomic_fetch_add(&warn_guest_unshown, 1, __ATOMIC_RELAXED) == 0)
+			atexit(warn_guest_report);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	warn("%s%s", text,
+	     n == WARN_GUEST_SHOWN ? " (further warnings about this device are only counted)" : "");
 }
 
 void info(const char *fmt, ...)

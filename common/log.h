@@ -8,6 +8,8 @@
 #ifndef VELEIRO_LOG_H
 #define VELEIRO_LOG_H
 
+#include <stdint.h>
+
 /* Verbosity: 0 = warnings and errors only (default), 1 = +info, 2 = +debug. */
 extern int log_level;
 
@@ -18,6 +20,17 @@ __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...);
 __attribute__((noreturn, format(printf, 1, 2))) void die_errno(const char *fmt, ...);
 
 __attribute__((format(printf, 1, 2))) void warn(const char *fmt, ...);
+
+/*
+ * A warning the guest can cause as often as it likes (a bad register access, a malformed
+ * request): a hostile guest must not be able to flood stderr. *count, one per device, counts
+ * every call; only the first WARN_GUEST_SHOWN are printed, the last of them saying so. How many
+ * were not printed, over all devices, is reported in one line when the program exits. Calls with
+ * the same count must not run at the same time (the device's lock serialises them).
+ */
+#define WARN_GUEST_SHOWN 3
+__attribute__((format(printf, 2, 3))) void warn_guest(uint64_t *count, const char *fmt, ...);
+
 __attribute__((format(printf, 1, 2))) void info(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void debug(const char *fmt, ...);
 

@@ -311,6 +311,7 @@ static size_t vcon_deliver(void *device, const uint8_t *buf, size_t len)
 static int open_disk(const char *path, bool read_only)
 {
 	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	const char *in_use;
 	struct stat st;
 
 	if (fd < 0 && !read_only && (errno == EACCES || errno == EROFS || errno == EPERM))
@@ -322,6 +323,9 @@ static int open_disk(const char *path, bool read_only)
 		die_errno("cannot stat disk %s", path);
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		die("disk %s is not a file or a block device", path);
+	in_use = virtio_blk_lock(fd, read_only);
+	if (in_use)
+		die("cannot use disk %s: %s", path, in_use);
 	return fd;
 }
 

@@ -53,7 +53,8 @@ static void virtio_console_transmit(struct virtio_console *con)
 		}
 		err = virtq_chain_each(c, false, 0, c->read_bytes, virtio_console_out_piece, con);
 		if (err)
-			warn("virtio-console: output lost: %s", strerror(-err));
+			warn_guest(&con->mmio.warnings, "virtio-console: output lost: %s",
+				   strerror(-err));
 		virtq_push(vq, c->head, 0);
 	}
 	if (r < 0)

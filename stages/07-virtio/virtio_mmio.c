@@ -95,7 +95,7 @@ void virtio_mmio_fail(struct virtio_mmio *dev, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	warn("%s: %s; device needs reset", virtio_mmio_name(dev), reason);
+	warn_guest(&dev->warnings, "%s: %s; device needs reset", virtio_mmio_name(dev), reason);
 	dev->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	/* 2.1.2: a live driver must be told with a configuration change notification. */
 	if (dev->status & VIRTIO_STATUS_DRIVER_OK)
@@ -126,21 +126,23 @@ static uint64_t virtio_mmio_offered(const struct virtio_mmio *dev)
 }
 
 /* 2.2.1/2.2.2: the driver may only accept offered features; VERSION_1 is mandatory (6.1). */
-static bool virtio_mmio_features_acceptable(const struct virtio_mmio *dev)
+static bool virtio_mmio_features_acceptable(struct virtio_mmio *dev)
 {
 	uint64_t unknown = dev->driver_features & ~virtio_mmio_offered(dev);
 
 	if (unknown || dev->driver_features_extra) {
-		warn("%s: driver accepted features the device does not offer (0x%llx%s); "
-		     "refusing FEATURES_OK",
-		     virtio_mmio_name(dev), (unsigned long long)unknown,
-		     dev->driver_features_extra ? ", and bits above 63" : "");
+		warn_guest(&dev->warnings,
+			   "%s: driver accepted features the device does not offer (0x%llx%s); "
+			   "refusing FEATURES_OK",
+			   virtio_mmio_name(dev), (unsigned long long)unknown,
+			   dev->driver_features_extra ? ", and bits above 63" : "");
 		return false;
 	}
 	if (!(dev->driver_features & VIRTIO_F_VERSION_1)) {
-		warn("%s: driver did not accept VIRTIO_F_VERSION_1 (legacy drivers are not "
-		     "supported); refusing FEATURES_OK",
-		     virtio_mmio_name(dev));
+		warn_guest(&dev->warnings,
+			   "%s: driver did not accept VIRTIO_F_VERSION_1 (legacy drivers are not "
+			   "supported); refusing FEATURES_OK",
+			   virtio_mmio_name(dev));
 		return false;
 	}
 	return true;
@@ -155,34 +157,39 @@ static void virtio_mmio_write_status(struct virtio_mmio *dev, uint32_t val)
 		return;
 	}
 	if (val & ~(VIRTIO_MMIO_DRIVER_STATUS | VIRTIO_STATUS_DEVICE_NEEDS_RESET))
-		warn("%s: Status 0x%x sets reserved bits; ignoring them", virtio_mmio_name(dev),
-		     val);
+		warn_guest(&dev->warnings, "%s: Status 0x%x sets reserved bits; ignoring them",
+			   virtio_mmio_name(dev), val);
 	next = val & VIRTIO_MMIO_DRIVER_STATUS;
 	/* 2.1.1: only a reset clears bits. */
 	if (old & VIRTIO_MMIO_DRIVER_STATUS & ~next) {
-		warn("%s: Status 0x%x clears bits of 0x%x; ignored (write 0 to reset)",
-		     virtio_mmio_name(dev), val, old);
+		warn_guest(&dev->warnings,
+			   "%s: Status 0x%x clears bits of 0x%x; ignored (write 0 to reset)",
+			   virtio_mmio_name(dev), val, old);
 		return;
 	}
 	/* Each step of 3.1.1 needs the one before; a step taken too early is not taken. */
 	if ((next & ~old & VIRTIO_STATUS_DRIVER) && !(next & VIRTIO_STATUS_ACKNOWLEDGE)) {
-		warn("%s: DRIVER set before ACKNOWLEDGE; ignored", virtio_mmio_name(dev));
+		warn_guest(&dev->warnings, "%s: DRIVER set before ACKNOWLEDGE; ignored",
+			   virtio_mmio_name(dev));
 		next &= ~VIRTIO_STATUS_DRIVER;
 	}
 	if (next & ~old & VIRTIO_STATUS_FEATURES_OK) {
 		if (!(next & VIRTIO_STATUS_DRIVER)) {
-			warn("%s: FEATURES_OK set before DRIVER; ignored", virtio_mmio_name(dev));
+			warn_guest(&dev->warnings, "%s: FEATURES_OK set before DRIVER; ignored",
+				   virtio_mmio_name(dev));
 			next &= ~VIRTIO_STATUS_FEATURES_OK;
 		} else if (!virtio_mmio_features_acceptable(dev)) {
 			next &= ~VIRTIO_STATUS_FEATURES_OK;
 		}
 	}
 	if ((next & ~old & VIRTIO_STATUS_DRIVER_OK) && !(next & VIRTIO_STATUS_FEATURES_OK)) {
-		warn("%s: DRIVER_OK set before FEATURES_OK; ignored", virtio_mmio_name(dev));
+		warn_guest(&dev->warnings, "%s: DRIVER_OK set before FEATURES_OK; ignored",
+			   virtio_mmio_name(dev));
 		next &= ~VIRTIO_STATUS_DRIVER_OK;
 	}
 	if (next & ~old & VIRTIO_STATUS_FAILED)
-		warn("%s: the driver gave up on the device (FAILED)", virtio_mmio_name(dev));
+		warn_guest(&dev->warnings, "%s: the driver gave up on the device (FAILED)",
+			   virtio_mmio_name(dev));
 	dev->status = next | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 
 	/*
@@ -199,8 +206,8 @@ static void virtio_mmio_write_status(struct virtio_mmio *dev, uint32_t val)
 static void virtio_mmio_write_driver_features(struct virtio_mmio *dev, uint32_t val)
 {
 	if (dev->status & VIRTIO_STATUS_FEATURES_OK) {
-		warn("%s: DriverFeatures written after FEATURES_OK; ignored",
-		     virtio_mmio_name(dev));
+		warn_guest(&dev->warnings, "%s: DriverFeatures written after FEATURES_OK; ignored",
+			   virtio_mmio_name(dev));
 		return;
 	}
 	switch (dev->driver_features_sel) {
@@ -223,8 +230,9 @@ static struct virtq *virtio_mmio_selected(struct virtio_mmio *dev, uint64_t off)
 {
 	if (dev->queue_sel < dev->ops->num_queues)
 		return &dev->queues[dev->queue_sel];
-	warn("%s: register 0x%03llx accessed for queue %u, which does not exist; ignored",
-	     virtio_mmio_name(dev), (unsigned long long)off, dev->queue_sel);
+	warn_guest(&dev->warnings,
+		   "%s: register 0x%03llx accessed for queue %u, which does not exist; ignored",
+		   virtio_mmio_name(dev), (unsigned long long)off, dev->queue_sel);
 	return NULL;
 }
 
@@ -244,9 +252,11 @@ static void virtio_mmio_write_queue(struct virtio_mmio *dev, uint64_t off, uint3
 	if (!vq)
 		return;
 	if (vq->ready || (dev->status & VIRTIO_STATUS_DRIVER_OK)) {
-		warn("%s: queue %u register 0x%03llx written while the queue is ready or after "
-		     "DRIVER_OK; ignored",
-		     virtio_mmio_name(dev), dev->queue_sel, (unsigned long long)off);
+		warn_guest(
+			&dev->warnings,
+			"%s: queue %u register 0x%03llx written while the queue is ready or after "
+			"DRIVER_OK; ignored",
+			virtio_mmio_name(dev), dev->queue_sel, (unsigned long long)off);
 		return;
 	}
 	switch (off) {
@@ -280,20 +290,21 @@ static void virtio_mmio_write_queue_ready(struct virtio_mmio *dev, uint32_t val)
 		return;
 	}
 	if (val != 1) {
-		warn("%s: QueueReady = 0x%x (only 0 and 1 are defined); ignored",
-		     virtio_mmio_name(dev), val);
+		warn_guest(&dev->warnings,
+			   "%s: QueueReady = 0x%x (only 0 and 1 are defined); ignored",
+			   virtio_mmio_name(dev), val);
 		return;
 	}
 	if (vq->ready)
 		return;
 	if (dev->status & VIRTIO_STATUS_DRIVER_OK) {
-		warn("%s: queue %u enabled after DRIVER_OK; ignored", virtio_mmio_name(dev),
-		     dev->queue_sel);
+		warn_guest(&dev->warnings, "%s: queue %u enabled after DRIVER_OK; ignored",
+			   virtio_mmio_name(dev), dev->queue_sel);
 		return;
 	}
 	if (!(dev->status & VIRTIO_STATUS_FEATURES_OK)) {
-		warn("%s: queue %u enabled before FEATURES_OK; ignored", virtio_mmio_name(dev),
-		     dev->queue_sel);
+		warn_guest(&dev->warnings, "%s: queue %u enabled before FEATURES_OK; ignored",
+			   virtio_mmio_name(dev), dev->queue_sel);
 		return;
 	}
 	err = virtq_enable(vq, dev->driver_features & VIRTIO_F_EVENT_IDX,
@@ -305,8 +316,9 @@ static void virtio_mmio_write_queue_ready(struct virtio_mmio *dev, uint32_t val)
 static void virtio_mmio_notify(struct virtio_mmio *dev, uint32_t queue)
 {
 	if (queue >= dev->ops->num_queues) {
-		warn("%s: QueueNotify for queue %u, which does not exist; ignored",
-		     virtio_mmio_name(dev), queue);
+		warn_guest(&dev->warnings,
+			   "%s: QueueNotify for queue %u, which does not exist; ignored",
+			   virtio_mmio_name(dev), queue);
 		return;
 	}
 	/* Not live: before DRIVER_OK (looked at then), or after an error (until reset). */
@@ -316,8 +328,9 @@ static void virtio_mmio_notify(struct virtio_mmio *dev, uint32_t queue)
 		return;
 	}
 	if (!dev->queues[queue].ready) {
-		warn("%s: QueueNotify for queue %u, which is not ready; ignored",
-		     virtio_mmio_name(dev), queue);
+		warn_guest(&dev->warnings,
+			   "%s: QueueNotify for queue %u, which is not ready; ignored",
+			   virtio_mmio_name(dev), queue);
 		return;
 	}
 	dev->ops->queue_notify(dev->backend, queue);
@@ -345,8 +358,8 @@ static uint32_t virtio_mmio_read_reg(struct virtio_mmio *dev, uint64_t off)
 		return VIRTIO_MMIO_VENDOR;
 	}
 	if (!dev->ops) {
-		warn("%s: read of register 0x%03llx; returning 0", virtio_mmio_name(dev),
-		     (unsigned long long)off);
+		warn_guest(&dev->warnings, "%s: read of register 0x%03llx; returning 0",
+			   virtio_mmio_name(dev), (unsigned long long)off);
 		return 0;
 	}
 	switch (off) {
@@ -377,8 +390,9 @@ static uint32_t virtio_mmio_read_reg(struct virtio_mmio *dev, uint64_t off)
 		/* The configuration space never changes after creation. */
 		return 0;
 	default:
-		warn("%s: read of write-only or reserved register 0x%03llx; returning 0",
-		     virtio_mmio_name(dev), (unsigned long long)off);
+		warn_guest(&dev->warnings,
+			   "%s: read of write-only or reserved register 0x%03llx; returning 0",
+			   virtio_mmio_name(dev), (unsigned long long)off);
 		return 0;
 	}
 }
@@ -423,8 +437,9 @@ static void virtio_mmio_write_reg(struct virtio_mmio *dev, uint64_t off, uint32_
 		/* Selecting a region is harmless; none exists. */
 		break;
 	default:
-		warn("%s: write of 0x%x to read-only or reserved register 0x%03llx; ignored",
-		     virtio_mmio_name(dev), val, (unsigned long long)off);
+		warn_guest(&dev->warnings,
+			   "%s: write of 0x%x to read-only or reserved register 0x%03llx; ignored",
+			   virtio_mmio_name(dev), val, (unsigned long long)off);
 		break;
 	}
 }
@@ -451,13 +466,15 @@ uint64_t virtio_mmio_read(void *opaque, uint64_t offset, unsigned int size)
 			for (unsigned int i = 0; i < size; i++)
 				val |= (uint64_t)dev->config[off + i] << (8 * i);
 		} else {
-			warn("%s: %u-byte read at configuration offset 0x%llx is outside the "
-			     "configuration space or misaligned; returning 0",
-			     virtio_mmio_name(dev), size, (unsigned long long)off);
+			warn_guest(&dev->warnings,
+				   "%s: %u-byte read at configuration offset 0x%llx is outside the "
+				   "configuration space or misaligned; returning 0",
+				   virtio_mmio_name(dev), size, (unsigned long long)off);
 		}
 	} else if (size != 4 || offset % 4 != 0) {
-		warn("%s: %u-byte read at 0x%03llx: registers are 32-bit only; returning 0",
-		     virtio_mmio_name(dev), size, (unsigned long long)offset);
+		warn_guest(&dev->warnings,
+			   "%s: %u-byte read at 0x%03llx: registers are 32-bit only; returning 0",
+			   virtio_mmio_name(dev), size, (unsigned long long)offset);
 	} else {
 		val = virtio_mmio_read_reg(dev, offset);
 	}
@@ -471,16 +488,19 @@ void virtio_mmio_write(void *opaque, uint64_t offset, unsigned int size, uint64_
 
 	pthread_mutex_lock(&dev->lock);
 	if (offset >= VIRTIO_MMIO_CONFIG)
-		warn("%s: %u-byte write at configuration offset 0x%llx: the configuration space "
-		     "is read-only; ignored",
-		     virtio_mmio_name(dev), size,
-		     (unsigned long long)(offset - VIRTIO_MMIO_CONFIG));
+		warn_guest(
+			&dev->warnings,
+			"%s: %u-byte write at configuration offset 0x%llx: the configuration space "
+			"is read-only; ignored",
+			virtio_mmio_name(dev), size,
+			(unsigned long long)(offset - VIRTIO_MMIO_CONFIG));
 	else if (size != 4 || offset % 4 != 0)
-		warn("%s: %u-byte write at 0x%03llx: registers are 32-bit only; ignored",
-		     virtio_mmio_name(dev), size, (unsigned long long)offset);
+		warn_guest(&dev->warnings,
+			   "%s: %u-byte write at 0x%03llx: registers are 32-bit only; ignored",
+			   virtio_mmio_name(dev), size, (unsigned long long)offset);
 	else if (!dev->ops)
-		warn("%s: write to register 0x%03llx; ignored", virtio_mmio_name(dev),
-		     (unsigned long long)offset);
+		warn_guest(&dev->warnings, "%s: write to register 0x%03llx; ignored",
+			   virtio_mmio_name(dev), (unsigned long long)offset);
 	else
 		virtio_mmio_write_reg(dev, offset, (uint32_t)value);
 	pthread_mutex_unlock(&dev->lock);

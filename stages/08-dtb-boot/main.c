@@ -160,6 +160,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 			o->initrd = optarg;
 			break;
 		case 'a':
+			if (strlen(optarg) >= BOOT_CMDLINE_SIZE)
+				die("--cmdline is %zu bytes long; an arm64 kernel takes at most %d",
+				    strlen(optarg), BOOT_CMDLINE_SIZE - 1);
 			o->cmdline = optarg;
 			break;
 		case 'o':
@@ -387,6 +390,7 @@ static size_t vcon_deliver(void *device, const uint8_t *buf, size_t len)
 static int open_disk(const char *path, bool read_only)
 {
 	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	const char *in_use;
 	struct stat st;
 
 	if (fd < 0 && !read_only && (errno == EACCES || errno == EROFS || errno == EPERM))
@@ -398,6 +402,9 @@ static int open_disk(const char *path, bool read_only)
 		die_errno("cannot stat disk %s", path);
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		die("disk %s is not a file or a block device", path);
+	in_use = virtio_blk_lock(fd, read_only);
+	if (in_use)
+		die("cannot use disk %s: %s", path, in_use);
 	return fd;
 }
 

@@ -9,7 +9,9 @@
  * bytes (header, then data to write) and the writable bytes (data read, then status, which
  * is the very last byte).
  */
+#define _GNU_SOURCE /* F_OFD_SETLK */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -73,20 +75,23 @@ static uint8_t virtio_blk_rw(struct virtio_blk *blk, const struct virtq_chain *c
 
 	/* 5.2.6.2: a write to a device offering VIRTIO_BLK_F_RO fails, writing nothing. */
 	if (write && blk->read_only) {
-		warn("%s: write to a read-only disk (sector %llu)", blk->ops.name,
-		     (unsigned long long)sector);
+		warn_guest(&blk->mmio.warnings, "%s: write to a read-only disk (sector %llu)",
+			   blk->ops.name, (unsigned long long)sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (len % VIRTIO_BLK_SECTOR != 0) {
-		warn("%s: %s of %llu bytes is not a whole number of sectors", blk->ops.name,
-		     write ? "write" : "read", (unsigned long long)len);
+		warn_guest(&blk->mmio.warnings,
+			   "%s: %s of %llu bytes is not a whole number of sectors", blk->ops.name,
+			   write ? "write" : "read", (unsigned long long)len);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (sector > blk->capacity || len / VIRTIO_BLK_SECTOR > blk->capacity - sector) {
-		warn("%s: %s of %llu sectors at sector %llu is beyond the disk's %llu sectors",
-		     blk->ops.name, write ? "write" : "read",
-		     (unsigned long long)(len / VIRTIO_BLK_SECTOR), (unsigned long long)sector,
-		     (unsigned long long)blk->capacity);
+		warn_guest(
+			&blk->mmio.warnings,
+			"%s: %s of %llu sectors at sector %llu is beyond the disk's %llu sectors",
+			blk->ops.name, write ? "write" : "read",
+			(unsigned long long)(len / VIRTIO_BLK_SECTOR), (unsigned long long)sector,
+			(unsigned long long)blk->capacity);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	io.pos = sector * VIRTIO_BLK_SECTOR;
@@ -95,8 +100,9 @@ static uint8_t virtio_blk_rw(struct virtio_blk *blk, const struct virtq_chain *c
 	if (!write)
 		*written = (uint32_t)io.done;
 	if (err) {
-		warn("%s: %s at byte %llu of the disk image: %s", blk->ops.name,
-		     write ? "write" : "read", (unsigned long long)io.pos, strerror(-err));
+		warn_guest(&blk->mmio.warnings, "%s: %s at byte %llu of the disk image: %s",
+			   blk->ops.name, write ? "write" : "read", (unsigned long long)io.pos,
+			   strerror(-err));
 		return VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;
@@ -112,8 +118,9 @@ static uint8_t virtio_blk_request(struct virtio_blk *blk, const struct virtq_cha
 
 	*written = 0;
 	if (virtq_chain_read(c, 0, header, sizeof(header)) != 0) {
-		warn("%s: request with %llu readable bytes, less than the 16-byte header",
-		     blk->ops.name, (unsigned long long)c->read_bytes);
+		warn_guest(&blk->mmio.warnings,
+			   "%s: request with %llu readable bytes, less than the 16-byte header",
+			   blk->ops.name, (unsigned long long)c->read_bytes);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	type = virtio_blk_le32(header);
@@ -124,7 +131,8 @@ static uint8_t virtio_blk_request(struct virtio_blk *blk, const struct virtq_cha
 				     written);
 	case VIRTIO_BLK_T_FLUSH:
 		if (fdatasync(blk->fd) != 0) {
-			warn("%s: flush: %s", blk->ops.name, strerror(errno));
+			warn_guest(&blk->mmio.warnings, "%s: flush: %s", blk->ops.name,
+				   strerror(errno));
 			return VIRTIO_BLK_S_IOERR;
 		}
 		return VIRTIO_BLK_S_OK;
@@ -134,9 +142,21 @@ static uint8_t virtio_blk_request(struct virtio_blk *blk, const struct virtq_cha
 		*written = n;
 		return VIRTIO_BLK_S_OK;
 	default:
-		warn("%s: unsupported request type %u", blk->ops.name, type);
+		warn_guest(&blk->mmio.warnings, "%s: unsupported request type %u", blk->ops.name,
+			   type);
 		return VIRTIO_BLK_S_UNSUPP;
 	}
+}
+
+/*
+ * The used length: the driver may trust that many bytes from the start of the writable part to
+ * have been written (2.7.8.2). The data fills that part from its start and the status byte is
+ * its last byte, so the status only counts when the data reached right up to it: a read cut
+ * short, or GET_ID into a buffer longer than 20 bytes, leaves a gap before it.
+ */
+static uint32_t virtio_blk_used_len(const struct virtq_chain *c, uint32_t written)
+{
+	return written == c->write_bytes - 1 ? written + 1 : written;
 }
 
 /* The driver notified the request queue: serve every request it made available. */
@@ -160,7 +180,7 @@ static void virtio_blk_notify(void *backend, unsigned int queue)
 		}
 		status = virtio_blk_request(blk, c, &written);
 		virtq_chain_write(c, c->write_bytes - 1, &status, 1);
-		virtq_push(vq, c->head, written + 1);
+		virtq_push(vq, c->head, virtio_blk_used_len(c, written));
 	}
 	if (r < 0)
 		virtio_mmio_fail(&blk->mmio, "request queue: %s", virtq_strerror(r));
@@ -207,4 +227,31 @@ int virtio_blk_init(struct virtio_blk *blk, int fd, bool read_only, const char *
 void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	virtio_mmio_destroy(&blk->mmio);
+}
+
+/*
+ * Open file description locks (fcntl(2), F_OFD_SETLK) on the whole file: they belong to the
+ * open file, not to the process, so they also conflict between two opens in one process, and
+ * they go away with the last fd of that open file. A conflict gives EAGAIN (or EACCES), and
+ * F_OFD_GETLK then names the kind of lock in the way, which says how the other process uses
+ * the image.
+ */
+const char *virtio_blk_lock(int fd, bool read_only)
+{
+	struct flock fl = { .l_type = read_only ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return NULL;
+	if (errno != EAGAIN && errno != EACCES) {
+		warn("virtio-blk: cannot lock the disk image (%s): nothing stops another VMM from "
+		     "writing it at the same time",
+		     strerror(errno));
+		return NULL;
+	}
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_WRLCK)
+		return "another process is using it read-write";
+	if (fl.l_type == F_RDLCK)
+		return "another process is using it read-only (add ,ro to share it)";
+	return "another process is using it";
 }

@@ -2,9 +2,9 @@
  * virtio_blk.h - a virtio block device backed by a host file (virtio 1.2, section 5.2
  * "Block Device"), on the virtio-mmio transport.
  *
- * One request queue. The caller opens the disk image (read-only or read-write) and keeps
- * the fd open for the device's lifetime; the device reads and writes it with pread/pwrite
- * straight into and out of the guest's buffers.
+ * One request queue. The caller opens the disk image (read-only or read-write), locks it with
+ * virtio_blk_lock() and keeps the fd open for the device's lifetime; the device reads and
+ * writes it with pread/pwrite straight into and out of the guest's buffers.
  */
 #ifndef VELEIRO_VIRTIO_BLK_H
 #define VELEIRO_VIRTIO_BLK_H
@@ -62,5 +62,14 @@ int virtio_blk_init(struct virtio_blk *blk, int fd, bool read_only, const char *
 
 /* Does not close fd. */
 void virtio_blk_destroy(struct virtio_blk *blk);
+
+/*
+ * Lock the disk image open on fd, as QEMU does, so that two VMMs cannot corrupt it by writing
+ * it at once: an exclusive lock to use it read-write, a shared one to use it read-only (readers
+ * may share an image, but not with a writer). Returns NULL, or why the image cannot be used,
+ * naming how the other process uses it. Where the file system cannot lock at all, it warns and
+ * returns NULL: the image is then used unlocked. The lock lasts until fd is closed.
+ */
+const char *virtio_blk_lock(int fd, bool read_only);
 
 #endif

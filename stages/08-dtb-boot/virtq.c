@@ -9,9 +9,11 @@
  *                                                {le32 id; le32 len} ring[num]; le16 avail_event}
  * The two idx fields are free-running 16-bit counters; a ring slot is idx % num.
  *
- * The guest runs on other CPUs while we read these, so reads go in a fixed order with
- * barriers between them (2.7.13, 2.7.14), and every value is validated after it was copied.
+ * The guest runs on other CPUs while we read these, so the 16-bit fields both sides update
+ * (the idx, flags and event fields) are accessed atomically with the ordering the spec asks
+ * for (2.7.13, 2.7.14), and every value is validated after it was copied.
  */
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -77,19 +79,38 @@ int virtq_enable(struct virtq *vq, bool event_idx, bool indirect)
 	return 0;
 }
 
-/* The rings were checked by virtq_enable() and cannot move while ready: these reads succeed. */
-static uint16_t virtq_read_u16(const struct virtq *vq, uint64_t gpa)
+/*
+ * The 16-bit ring fields that one side writes while the other reads them (avail->idx,
+ * avail->flags, used_event; used->idx, avail_event) are shared memory between CPUs, like any
+ * lock-free variable. Each access must be single-copy atomic: one 2-byte load or store, never
+ * torn into bytes, whatever the optimiser does with the C (guest_read_u16() copies byte by
+ * byte and promises no such thing). The fields are naturally aligned, since virtq_enable()
+ * checked the ring alignment (2.7), so __atomic accesses are plain ldrh/strh on arm64; `order`
+ * says what else the access orders. The rings were checked to lie inside guest RAM and cannot
+ * move while the queue is ready, so the pointer is valid.
+ */
+static uint16_t virtq_load(const struct virtq *vq, uint64_t gpa, int order)
 {
-	uint16_t v = 0;
+	const uint16_t *p = guest_ptr(vq->mem, gpa, sizeof(*p));
 
-	guest_read_u16(vq->mem, gpa, &v);
-	return v;
+	return le16toh(__atomic_load_n(p, order));
 }
 
-/* How many chains the driver has made available that we have not taken yet. */
+static void virtq_store(const struct virtq *vq, uint64_t gpa, uint16_t val, int order)
+{
+	uint16_t *p = guest_ptr(vq->mem, gpa, sizeof(*p));
+
+	__atomic_store_n(p, htole16(val), order);
+}
+
+/*
+ * How many chains the driver has made available that we have not taken yet. The driver writes
+ * the descriptors and ring entries before it updates idx (2.7.13.3.1): the acquire load makes
+ * sure we read them after idx, so we see what it wrote.
+ */
 static int virtq_pending(const struct virtq *vq, uint16_t *pending)
 {
-	uint16_t n = virtq_read_u16(vq, vq->avail + VIRTQ_AVAIL_IDX) - vq->last_avail;
+	uint16_t n = virtq_load(vq, vq->avail + VIRTQ_AVAIL_IDX, __ATOMIC_ACQUIRE) - vq->last_avail;
 
 	/* The queue size is the most buffers the driver can have outstanding (2.7). */
 	if (n > vq->num)
@@ -197,8 +218,8 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *chain)
 		 * (avail_event, 2.7.10), then look again in case it did so just before
 		 * seeing the request. The full barrier orders our write before that read.
 		 */
-		guest_write_u16(vq->mem, vq->used + VIRTQ_USED_RING + VIRTQ_USED_ELEM_LEN * vq->num,
-				vq->last_avail);
+		virtq_store(vq, vq->used + VIRTQ_USED_RING + VIRTQ_USED_ELEM_LEN * vq->num,
+			    vq->last_avail, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		err = virtq_pending(vq, &pending);
 		if (err)
@@ -206,11 +227,10 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *chain)
 	}
 	if (pending == 0)
 		return 0;
-	/* The driver wrote ring entry and descriptors before idx (2.7.13.3.1): read them after. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 
-	head = virtq_read_u16(vq, vq->avail + VIRTQ_AVAIL_RING +
-					  2 * (uint64_t)(vq->last_avail & (vq->num - 1)));
+	head = virtq_load(
+		vq, vq->avail + VIRTQ_AVAIL_RING + 2 * (uint64_t)(vq->last_avail & (vq->num - 1)),
+		__ATOMIC_RELAXED);
 	err = virtq_walk(vq, head, chain);
 	if (err)
 		return err;
@@ -225,10 +245,9 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 
 	guest_write_u32(vq->mem, elem, head);
 	guest_write_u32(vq->mem, elem + 4, len);
-	/* The element must be visible before the index that publishes it (2.7.8.2). */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* A release store: the element is visible before the index that publishes it (2.7.8.2). */
 	vq->used_idx++;
-	guest_write_u16(vq->mem, vq->used + VIRTQ_USED_IDX, vq->used_idx);
+	virtq_store(vq, vq->used + VIRTQ_USED_IDX, vq->used_idx, __ATOMIC_RELEASE);
 }
 
 bool virtq_should_notify(struct virtq *vq)
@@ -241,12 +260,13 @@ bool virtq_should_notify(struct virtq *vq)
 	/* Our used->idx write must be visible before we read what the driver asked for. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!vq->event_idx)
-		return !(virtq_read_u16(vq, vq->avail) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+		return !(virtq_load(vq, vq->avail, __ATOMIC_RELAXED) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 	/*
 	 * Interrupt if used_event is one of the indices we filled since the last decision,
 	 * i.e. in [old, new). The 16-bit subtractions handle wrap-around.
 	 */
-	event = virtq_read_u16(vq, vq->avail + VIRTQ_AVAIL_RING + 2 * (uint64_t)vq->num);
+	event = virtq_load(vq, vq->avail + VIRTQ_AVAIL_RING + 2 * (uint64_t)vq->num,
+			   __ATOMIC_RELAXED);
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 

@@ -17,6 +17,13 @@
 #define BOOT_DTB_MAX	0x200000ULL /* booting.rst 2: the DTB must not exceed 2 MiB */
 #define BOOT_RAW_OFFSET 0x80000ULL  /* raw binaries load this far into RAM */
 
+/*
+ * The longest kernel command line an arm64 kernel takes, its NUL included: COMMAND_LINE_SIZE
+ * in Linux's arch/arm64/include/uapi/asm/setup.h. The kernel cuts a longer one short without
+ * a word, so the VMM refuses it instead.
+ */
+#define BOOT_CMDLINE_SIZE 2048
+
 /* Why a boot_load() failed; boot_strerror() says it in words. */
 enum boot_error {
 	BOOT_OK = 0,

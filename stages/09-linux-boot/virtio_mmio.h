@@ -109,6 +109,7 @@ struct virtio_mmio {
 	uint32_t queue_sel;	      /* QueueSel */
 	uint32_t interrupt_status;    /* InterruptStatus */
 	struct virtq queues[VIRTIO_MMIO_QUEUES_MAX];
+	uint64_t warnings; /* what the guest did wrong, for warn_guest(): shown a few times */
 };
 
 /*
@@ -138,9 +139,10 @@ bool virtio_mmio_live(const struct virtio_mmio *dev);
 void virtio_mmio_signal_used(struct virtio_mmio *dev, unsigned int queue);
 
 /*
- * The guest broke the protocol in a way the device cannot recover from: log why, set
- * DEVICE_NEEDS_RESET, tell a live driver with a configuration change interrupt (2.1.2), and
- * ignore the queues until the driver resets the device.
+ * The guest broke the protocol in a way the device cannot recover from: log why (with
+ * warn_guest(), as every warning the guest causes), set DEVICE_NEEDS_RESET, tell a live driver
+ * with a configuration change interrupt (2.1.2), and ignore the queues until the driver resets
+ * the device.
  */
 __attribute__((format(printf, 2, 3))) void virtio_mmio_fail(struct virtio_mmio *dev,
 							    const char *fmt, ...);

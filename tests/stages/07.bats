@@ -69,6 +69,32 @@ expected_sector1() {
 	cmp "$DISK" "$SCRATCH/before.img"
 }
 
+@test "two VMMs on one disk image: the second is refused, told how the first uses it" {
+	# The first VMM holds the disk for a few seconds (echo.bin quits on the q typed later).
+	run --separate-stderr timeout "$VMM_TIMEOUT" "$VMM_HOST" sh -c '
+		vmm=$1 disk=$2
+		hold() {
+			(sleep 6; printf q) | "$vmm" --disk "$1" guest/echo.bin >/dev/null 2>&1 &
+			sleep 3
+		}
+		hold "$disk"
+		"$vmm" --disk "$disk" guest/virtio-blk.bin; echo "$?"
+		"$vmm" --disk "$disk,ro" guest/virtio-blk.bin; echo "$?"
+		wait
+		hold "$disk,ro"
+		"$vmm" --disk "$disk,ro" guest/virtio-blk.bin >/dev/null; echo "$?"
+		"$vmm" --disk "$disk" guest/virtio-blk.bin; echo "$?"
+		wait' sh "$VMM_BIN/stage-07" "$DISK"
+	assert_success
+	assert_equal "$output" "$(printf '1\n1\n0\n1\n')"
+	assert_equal "$stderr" "$(printf '%s\n' \
+		"stage-07: cannot use disk $DISK: another process is using it read-write" \
+		"stage-07: cannot use disk $DISK: another process is using it read-write" \
+		"stage-07: virtio-blk: write to a read-only disk (sector 1)" \
+		"stage-07: cannot use disk $DISK: another process is using it read-only (add ,ro to share it)")"
+	cmp "$DISK" "$SCRATCH/before.img"
+}
+
 @test "a directory as a disk, and an empty --disk, are refused" {
 	vmm 07 --disk "$SCRATCH" guest/virtio-blk.bin
 	assert_failure 1

@@ -131,6 +131,11 @@ prop() {
 	assert_failure 1
 	assert_equal "$stderr" "stage-08: --mem 1M is out of range: give between 8 MiB and 1 TiB"
 
+	# COMMAND_LINE_SIZE: 2048 bytes with the NUL.
+	vmm 08 --cmdline "$(printf 'x%.0s' $(seq 2048))" "$KERNEL"
+	assert_failure 1
+	assert_equal "$stderr" "stage-08: --cmdline is 2048 bytes long; an arm64 kernel takes at most 2047"
+
 	vmm 08 -a "x"
 	assert_failure 2
 	assert_equal "$stderr" "stage-08: which kernel? give an Image or a .bin (see --help)"

@@ -350,6 +350,25 @@ EOF
 	assert_equal "$stderr" ""
 }
 
+@test "a --cmdline too long for arm64, and a disk another VMM writes: one clear line each" {
+	long=$(printf 'x%.0s' $(seq 2047))
+	truncate -s 1M "$SCRATCH/a.img"
+	in_lab "$VMM_TIMEOUT" '
+		vmm=$1 s=$2 long=$3
+		"$vmm" --cmdline "$long" --dtb-out "$s/ok.dtb" guest/hello.bin >/dev/null; echo "$?"
+		"$vmm" --cmdline "${long}x" guest/hello.bin; echo "$?"
+		(sleep 6; printf q) | "$vmm" --disk "$s/a.img" guest/echo.bin >/dev/null 2>&1 &
+		sleep 3
+		"$vmm" --disk "$s/a.img,ro" guest/hello.bin; echo "$?"
+		wait' "$SCRATCH" "$long"
+	assert_success
+	assert_equal "$output" "$(printf '0\n1\n1\n')"
+	assert_equal "$stderr" "$(printf '%s\n' \
+		"stage-09: --cmdline is 2048 bytes long; an arm64 kernel takes at most 2047" \
+		"stage-09: cannot use disk $SCRATCH/a.img: another process is using it read-write")"
+	assert_equal "$(fdtget -t s "$SCRATCH/ok.dtb" /chosen bootargs)" "$long"
+}
+
 @test "bad input: one clear line each, a non-zero exit, nothing written" {
 	: >"$SCRATCH/empty"
 	head -c 1M build/linux/Image >"$SCRATCH/truncated"

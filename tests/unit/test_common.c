@@ -87,10 +87,22 @@ static void child_levels(void)
 		_exit(2);
 }
 
+/* A guest that causes 1,000 warnings on one device and one on another, then the VMM exits. */
+static void child_warn_guest(void)
+{
+	uint64_t noisy = 0, quiet = 0;
+
+	for (int i = 0; i < 1000; i++)
+		warn_guest(&noisy, "bad notify %d", i);
+	warn_guest(&quiet, "other device");
+	warn("counted %llu and %llu", (unsigned long long)noisy, (unsigned long long)quiet);
+	exit(0);
+}
+
 static void test_log(void)
 {
 	const char *prog = program_invocation_short_name;
-	char out[256], want[256];
+	char out[1024], want[1024];
 	int status;
 
 	CHECK_EQ(log_level, 0);
@@ -108,6 +120,17 @@ static void test_log(void)
 	status = run_child(child_levels, out, sizeof(out));
 	snprintf(want, sizeof(want), "%s: warning one\n%s: info 1\n%s: debug 2\n", prog, prog,
 		 prog);
+	CHECK_STR(out, want);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* The first WARN_GUEST_SHOWN of each device, then only a count, reported at exit. */
+	status = run_child(child_warn_guest, out, sizeof(out));
+	snprintf(want, sizeof(want),
+		 "%s: bad notify 0\n%s: bad notify 1\n"
+		 "%s: bad notify 2 (further warnings about this device are only counted)\n"
+		 "%s: other device\n%s: counted 1000 and 1\n"
+		 "%s: 997 more warnings caused by the guest were counted but not shown\n",
+		 prog, prog, prog, prog, prog, prog);
 	CHECK_STR(out, want);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }

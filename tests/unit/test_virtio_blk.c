@@ -247,7 +247,7 @@ static void test_out_of_range(void)
 	start(false, FEATURES);
 	memset(ram_at(DATA(REQ)), 0xcc, 1024);
 	CHECK_EQ(submit(VIRTIO_BLK_T_IN, SECTORS, 512), VIRTIO_BLK_S_IOERR);
-	CHECK_EQ(last_used_len(), 1);
+	CHECK_EQ(last_used_len(), 0); /* the status byte is 512 bytes in: nothing before it */
 	CHECK_EQ(submit(VIRTIO_BLK_T_IN, SECTORS - 1, 1024), VIRTIO_BLK_S_IOERR); /* crosses */
 	CHECK_EQ(ram_at(DATA(REQ))[0], 0xcc);					  /* nothing read */
 	CHECK_EQ(submit(VIRTIO_BLK_T_IN, UINT64_MAX, 512), VIRTIO_BLK_S_IOERR);
@@ -295,6 +295,15 @@ static void test_other_requests(void)
 	CHECK(memcmp(ram_at(DATA(REQ)), "01234567", 8) == 0);
 	CHECK_EQ(ram_at(DATA(REQ))[8], 0xcc);
 	CHECK_EQ(last_used_len(), 9);
+	/*
+	 * A longer buffer: 20 bytes of ID, then bytes the device never wrote, then the status.
+	 * The used length covers only what was written from the start (2.7.8.2).
+	 */
+	memset(ram_at(DATA(REQ)), 0xcc, 64);
+	CHECK_EQ(submit(VIRTIO_BLK_T_GET_ID, 0, 32), VIRTIO_BLK_S_OK);
+	CHECK(memcmp(ram_at(DATA(REQ)), "0123456789abcdefghij", 20) == 0);
+	CHECK_EQ(ram_at(DATA(REQ))[20], 0xcc);
+	CHECK_EQ(last_used_len(), 20);
 
 	CHECK_EQ(submit(99, 0, 0), VIRTIO_BLK_S_UNSUPP);
 	CHECK_EQ(last_used_len(), 1);
@@ -331,7 +340,7 @@ static void test_bad_requests(void)
 	CHECK_EQ(ram_at(STATUS(REQ))[0], 0xee);
 	CHECK_EQ(ram_at(DATA(REQ))[511], VIRTIO_BLK_S_IOERR); /* 511 data bytes: not sectors */
 	CHECK_EQ(ram_at(DATA(REQ))[0], 0);
-	CHECK_EQ(last_used_len(), 1);
+	CHECK_EQ(last_used_len(), 0); /* the status is byte 511, with 511 unwritten before it */
 	CHECK_EQ(drv_r(&blk.mmio, VIRTIO_MMIO_STATUS), LIVE);
 	stop();
 
@@ -416,12 +425,12 @@ static void test_io_errors(void)
 	CHECK_EQ(ftruncate(disk_fd, 4 * 512), 0);
 	memset(ram_at(DATA(REQ)), 0xcc, 512);
 	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 8, 512), VIRTIO_BLK_S_IOERR);
-	CHECK_EQ(last_used_len(), 1);
+	CHECK_EQ(last_used_len(), 0);
 	CHECK_EQ(drv_r(&blk.mmio, VIRTIO_MMIO_STATUS), LIVE);
-	/* Partly there: the bytes read so far count in the used length. */
+	/* Partly there: the bytes read so far are the used length; the status is not next to them. */
 	CHECK_EQ(ftruncate(disk_fd, 4 * 512 + 100), 0);
 	CHECK_EQ(submit(VIRTIO_BLK_T_IN, 4, 512), VIRTIO_BLK_S_IOERR);
-	CHECK_EQ(last_used_len(), 101);
+	CHECK_EQ(last_used_len(), 100);
 	stop();
 
 	/* The host refuses the write (fd opened read-only, device not marked read-only). */
@@ -436,6 +445,29 @@ static void test_io_errors(void)
 
 	/* An fd whose size cannot be found. */
 	CHECK(virtio_blk_init(&blk, -1, false, "x", &ram, irq_line_set, &irq) < 0);
+}
+
+/* Two opens of one image, as two VMMs would have: one writer, or any number of readers. */
+static void test_lock(void)
+{
+	int rw1 = open(disk_path, O_RDWR), rw2 = open(disk_path, O_RDWR);
+	int ro1 = open(disk_path, O_RDONLY), ro2 = open(disk_path, O_RDONLY);
+
+	CHECK(rw1 >= 0 && rw2 >= 0 && ro1 >= 0 && ro2 >= 0);
+	/* A writer keeps out other writers and readers, and says it writes. */
+	CHECK(virtio_blk_lock(rw1, false) == NULL);
+	CHECK_STR(virtio_blk_lock(rw2, false), "another process is using it read-write");
+	CHECK_STR(virtio_blk_lock(ro1, true), "another process is using it read-write");
+	close(rw1); /* the lock goes with it */
+	/* Readers share; a writer is kept out and told the others only read. */
+	CHECK(virtio_blk_lock(ro1, true) == NULL);
+	CHECK(virtio_blk_lock(ro2, true) == NULL);
+	CHECK_STR(virtio_blk_lock(rw2, false),
+		  "another process is using it read-only (add ,ro to share it)");
+	close(ro1);
+	close(ro2);
+	CHECK(virtio_blk_lock(rw2, false) == NULL);
+	close(rw2);
 }
 
 static void test_odd_size(void)
@@ -468,6 +500,7 @@ int main(void)
 	test_bad_chain_and_recovery();
 	test_batch_and_event_idx();
 	test_io_errors();
+	test_lock();
 	test_odd_size();
 	close(disk_fd);
 	unlink(disk_path);

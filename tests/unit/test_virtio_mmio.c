@@ -6,8 +6,10 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "log.h"
 #include "virtio_driver.h"
 
 #define FAKE_ID	      0x2a
@@ -362,6 +364,49 @@ static void test_notify(void)
 	done();
 }
 
+/* stderr lines the guest's next accesses produce, and how many it counted meanwhile. */
+static int stderr_to(FILE *f)
+{
+	int saved = dup(STDERR_FILENO);
+
+	fflush(stderr);
+	dup2(fileno(f), STDERR_FILENO);
+	return saved;
+}
+
+static int lines_since(FILE *f, int saved)
+{
+	int lines = 0, c;
+
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	while ((c = fgetc(f)) != EOF)
+		lines += c == '\n';
+	fclose(f);
+	return lines;
+}
+
+/* A guest hammering a queue that does not exist cannot flood stderr: a few lines, a count. */
+static void test_warning_flood(void)
+{
+	struct virtio_mmio *d = fresh();
+	FILE *f = tmpfile();
+	int saved;
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	saved = stderr_to(f);
+	for (int i = 0; i < 100000; i++)
+		drv_w(d, VIRTIO_MMIO_QUEUE_NOTIFY, 5);
+	drv_w(d, 0x0f0, 1); /* another kind of mistake is only counted too */
+	CHECK_EQ(lines_since(f, saved), WARN_GUEST_SHOWN);
+	CHECK_EQ(d->warnings, 100001);
+	done();
+}
+
 static void test_interrupts(void)
 {
 	struct virtio_mmio *d = fresh();
@@ -479,6 +524,7 @@ int main(void)
 	test_queue_registers();
 	test_bad_queue_layout();
 	test_notify();
+	test_warning_flood();
 	test_interrupts();
 	test_event_idx();
 	ram_free();

@@ -4,6 +4,7 @@
  * rings in a fake guest RAM: every malformed chain must give its VIRTQ_E_* code.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -419,6 +420,84 @@ static void test_chain_copy(void)
 	CHECK(memcmp(ram_at(BUF_GPA), "0123", 4) == 0);
 }
 
+/*
+ * The ring indices are shared with driver CPUs that update them while the device reads (and
+ * the other way round): a 16-bit index read or written as two bytes can be seen half old,
+ * half new. These two tests race a "driver" thread against the device across the 0x00ff ->
+ * 0x0100 boundary, where a torn access gives 0x0000 or 0x01ff, far from either real value.
+ */
+#define RACE_ROUNDS 2000000
+
+static volatile int racing;
+
+/* The driver toggles avail->idx between 0x00ff and 0x0100 with whole 16-bit stores. */
+static void *race_avail_idx(void *arg)
+{
+	uint16_t *idx = (uint16_t *)ram_at(q.avail + 2);
+
+	while (__atomic_load_n(&racing, __ATOMIC_RELAXED))
+		for (int i = 0; i < 1000; i++)
+			__atomic_store_n(idx, (i & 1) ? 0x0100 : 0x00ff, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void test_avail_idx_race(void)
+{
+	unsigned long bad = 0;
+	pthread_t t;
+
+	fresh_queue(false, false);
+	/* Whatever slot 0xff or 0x0100 points at: descriptor 0, a valid one-byte buffer. */
+	drv_desc(q.desc, 0, BUF_GPA, 1, 0, 0);
+	guest_write_u16(&ram, q.avail + 2, 0x00ff);
+	racing = 1;
+	CHECK_EQ(pthread_create(&t, NULL, race_avail_idx, NULL), 0);
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		/* 0x00ff taken so far: idx is 0 or 1 chains ahead; anything else was torn. */
+		vq.last_avail = 0x00ff;
+		if (virtq_pop(&vq, &chain) < 0)
+			bad++;
+	}
+	__atomic_store_n(&racing, 0, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	CHECK_EQ(bad, 0);
+}
+
+/* The driver watches used->idx, which the device toggles between 0x00ff and 0x0100. */
+static void *race_used_idx(void *arg)
+{
+	uint16_t *idx = (uint16_t *)ram_at(q.used + 2);
+	unsigned long *torn = arg;
+	uint16_t now;
+
+	while (__atomic_load_n(&racing, __ATOMIC_RELAXED)) {
+		now = __atomic_load_n(idx, __ATOMIC_RELAXED);
+		if (now != 0x00ff && now != 0x0100)
+			(*torn)++;
+	}
+	return NULL;
+}
+
+static void test_used_idx_race(void)
+{
+	unsigned long torn = 0;
+	pthread_t t;
+
+	fresh_queue(false, false);
+	guest_write_u16(&ram, q.used + 2, 0x00ff);
+	racing = 1;
+	CHECK_EQ(pthread_create(&t, NULL, race_used_idx, &torn), 0);
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		/* virtq_push() publishes used_idx + 1. */
+		vq.used_idx = (i & 1) ? 0x00ff : 0x00fe;
+		virtq_push(&vq, 0, 0);
+	}
+	__atomic_store_n(&racing, 0, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	CHECK_EQ(torn, 0);
+	CHECK_EQ(drv_used_idx(&q), 0x0100);
+}
+
 static void test_strerror(void)
 {
 	CHECK_STR(virtq_strerror(-VIRTQ_E_LOOP), "loop in descriptor chain");
@@ -440,6 +519,8 @@ int main(void)
 	test_notify_flags();
 	test_event_idx();
 	test_chain_copy();
+	test_avail_idx_race();
+	test_used_idx_race();
 	test_strerror();
 	ram_free();
 	return CHECK_DONE("virtq");
