@@ -364,6 +364,9 @@ static void end_session(struct session *s, int status)
 
 	if (s->pid > 0)
 		kill(-s->pid, SIGKILL); /* whatever the command left behind */
+	/* Idle from now on, before the client hears of it: a status right after must say so. */
+	sh->idle_since = now();
+	__atomic_store_n(&sh->running[s->slot], 0, __ATOMIC_RELEASE);
 	send_frame(s, LAB_EXIT, &code, 1);
 	flush_all(s);
 	_exit(0);
@@ -513,8 +516,11 @@ static void reap(void)
 		for (int i = 0; i < MAX_SESSIONS; i++) {
 			if (sh->pid[i] != pid)
 				continue;
-			if (sh->running[i])
-				sh->idle_since = now();
+			/*
+			 * Any connection counts as use: lab/run asks for the status just before it
+			 * sends a command, and the lab must not power off in between.
+			 */
+			sh->idle_since = now();
 			sh->pid[i] = 0;
 			sh->running[i] = 0;
 		}
