@@ -541,7 +541,7 @@ static int listen_on(int port)
 int main(int argc, char **argv)
 {
 	long idle;
-	int lfd, fd;
+	int lfd, fd, served = 0;
 	FILE *f;
 
 	if (argc != 4) {
@@ -569,7 +569,12 @@ int main(int argc, char **argv)
 		int slot = -1;
 
 		reap();
-		if (idle > 0 && !commands_running() && now() - sh->idle_since >= idle) {
+		/*
+		 * Before its first connection a lab is still being started: lab/run may need a
+		 * few tries to reach it on a busy host, and must not find it powered off.
+		 */
+		if (idle > 0 && !commands_running() &&
+		    now() - sh->idle_since >= (served || idle > 120 ? idle : 120)) {
 			say("idle for %ld s: powering off", idle);
 			sync();
 			reboot(RB_POWER_OFF);
@@ -579,6 +584,7 @@ int main(int argc, char **argv)
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
+		served = 1;
 		for (int i = 0; i < MAX_SESSIONS && slot < 0; i++)
 			if (!sh->pid[i])
 				slot = i;
