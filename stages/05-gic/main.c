@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
@@ -34,26 +33,13 @@
 #include "file.h"
 #include "guest_mem.h"
 #include "log.h"
+#include "memmap.h"
 #include "mmio_bus.h"
+#include "options.h"
 #include "pl011.h"
 #include "regs.h"
 #include "size.h"
 #include "vgic.h"
-
-#define RAM_BASE     0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
-#define DEFAULT_RAM  (1UL << 30)
-#define MIN_RAM	     (2UL << 20)   /* the image offset plus room for a small guest */
-#define MAX_RAM	     (255UL << 30) /* RAM_BASE + MAX_RAM stays inside a 40-bit IPA space */
-#define IMAGE_OFFSET 0x80000UL	   /* where QEMU's -kernel loads a raw binary, kept for both */
-#define UART_INTID   33		   /* QEMU virt: the PL011 is SPI 1, level-sensitive */
-
-struct options {
-	uint64_t ram_size;
-	const char *guest;
-	int gic_version; /* 2 or 3; 0: 3 if the host can, else 2 */
-	bool trace;
-	bool stats;
-};
 
 /* What --stats reports besides the bus's own counts: exits by reason, interrupt line changes. */
 struct stats {
@@ -73,88 +59,6 @@ struct machine {
 	const struct options *opt;
 	struct stats stats;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stage-05 [--mem SIZE] [--gic v2|v3] [--trace] [--stats] [-v] GUEST.bin\n"
-		"Runs GUEST.bin (loaded at 0x%lx) with a PL011 UART at 0x%08lx as its console\n"
-		"and an in-kernel GIC that delivers the UART's interrupt (INTID %d). What it\n"
-		"sends appears on stdout, stdin (a terminal, a pipe or a file) is what it\n"
-		"receives. Ends when the guest powers off.\n"
-		"  -m, --mem SIZE   guest RAM, e.g. 256M or 1G (default 1G)\n"
-		"  -g, --gic v2|v3  the GIC version (default: v3 if the host can, else v2)\n"
-		"  -t, --trace      print every exit on stderr, with the device register it hit\n"
-		"  -s, --stats      print exit and device access counts on stderr at the end\n"
-		"  -v, --verbose    say more about each step\n",
-		RAM_BASE + IMAGE_OFFSET, PL011_BASE, UART_INTID);
-}
-
-static void parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option options[] = {
-		{ "mem", required_argument, NULL, 'm' },
-		{ "gic", required_argument, NULL, 'g' },
-		{ "trace", no_argument, NULL, 't' },
-		{ "stats", no_argument, NULL, 's' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	char a[SIZE_FORMAT_LEN], b[SIZE_FORMAT_LEN];
-	int opt;
-
-	*o = (struct options){ .ram_size = DEFAULT_RAM };
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":m:g:tsvh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			if (size_parse(optarg, &o->ram_size) != 0)
-				die("--mem '%s' is not a size (try 256M or 1G)", optarg);
-			if (o->ram_size < MIN_RAM || o->ram_size > MAX_RAM)
-				die("--mem %s is out of range: give between %s and %s", optarg,
-				    size_format(MIN_RAM, a, sizeof(a)),
-				    size_format(MAX_RAM, b, sizeof(b)));
-			if (o->ram_size % (uint64_t)sysconf(_SC_PAGESIZE))
-				die("--mem %s is not a whole number of %ld-byte pages", optarg,
-				    sysconf(_SC_PAGESIZE));
-			break;
-		case 'g':
-			if (strcmp(optarg, "v2") == 0 || strcmp(optarg, "v3") == 0)
-				o->gic_version = optarg[1] - '0';
-			else
-				die("--gic takes v2 or v3, not '%s'", optarg);
-			break;
-		case 't':
-			o->trace = true;
-			break;
-		case 's':
-			o->stats = true;
-			break;
-		case 'v':
-			log_level++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			fprintf(stderr, "stage-05: option '%s' needs a value (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		default:
-			fprintf(stderr, "stage-05: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		}
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "stage-05: %s (see --help)\n",
-			optind == argc ? "which guest? give a GUEST.bin"
-				       : "give exactly one guest");
-		exit(2);
-	}
-	o->guest = argv[optind];
-}
 
 /* Copy the guest image into RAM at RAM_BASE + IMAGE_OFFSET; one clear line for each failure. */
 static void load_guest(const struct guest_mem *ram, const char *path)
@@ -341,15 +245,14 @@ int main(int argc, char **argv)
 {
 	struct options opt;
 
-	parse_options(argc, argv, &opt);
+	options_parse(argc, argv, &opt);
 
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
 		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
-	/* Our guests power off through PSCI 0.2 (SYSTEM_OFF): make sure this KVM offers it. */
+	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
 	if (ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
-		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power "
-		    "off");
+		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
 	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	if (vm < 0)
 		die_errno("KVM_CREATE_VM");

@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
@@ -38,7 +37,9 @@
 #include "exits.h"
 #include "guest_mem.h"
 #include "log.h"
+#include "memmap.h"
 #include "mmio_bus.h"
+#include "options.h"
 #include "pl011.h"
 #include "regs.h"
 #include "size.h"
@@ -47,36 +48,6 @@
 #include "virtio_blk.h"
 #include "virtio_console.h"
 #include "virtio_mmio.h"
-
-#define RAM_BASE	0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
-#define DEFAULT_RAM	(1UL << 30)
-#define MIN_RAM		(8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
-#define MAX_RAM		(1UL << 40) /* 1 TiB; the host's IPA size may allow less (checked later) */
-#define DEFAULT_CMDLINE "console=ttyAMA0 earlycon=pl011,0x09000000"
-#define UART_INTID	33 /* QEMU virt: the PL011 is SPI 1, level-sensitive */
-
-/* The virtio-mmio slots: 4 KiB apart, each a 0x200-byte window (registers + configuration). */
-#define VIRTIO_BASE	    0x0a000000UL
-#define VIRTIO_STRIDE	    0x1000UL
-#define VIRTIO_WINDOW	    0x200UL
-#define VIRTIO_SLOTS	    8
-#define VIRTIO_INTID(slot)  (48 + (slot)) /* SPI 16 + slot */
-#define VIRTIO_DISK_SLOT    0
-#define VIRTIO_CONSOLE_SLOT 1
-
-struct options {
-	uint64_t ram_size;
-	const char *kernel;  /* an arm64 Image, or a raw bare-metal binary */
-	const char *initrd;  /* NULL: none */
-	const char *cmdline; /* the kernel command line */
-	const char *dtb_out; /* NULL, or where to save the device tree */
-	int gic_version;     /* 2 or 3; 0: 3 if the host can, else 2 */
-	const char *disk;    /* --disk FILE[,ro]: the file, without ",ro" */
-	bool disk_ro;
-	bool virtio_console;
-	bool trace;
-	bool stats;
-};
 
 /* What --stats reports besides the bus's own counts: exits by reason, interrupt line changes. */
 struct stats {
@@ -107,124 +78,6 @@ struct machine {
 	const struct options *opt;
 	struct stats stats;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stage-08 [options] KERNEL      (or: stage-08 [options] -k KERNEL)\n"
-		"Boots KERNEL, an arm64 Linux Image or a raw bare-metal binary, with a device tree\n"
-		"describing a PL011 UART at 0x%08lx (the console), a GIC, the arch timer and the\n"
-		"virtio devices below. Ends when the guest powers off.\n"
-		"  -k, --kernel FILE     the kernel (Image) or bare-metal binary\n"
-		"  -i, --initrd FILE     an initramfs for the kernel\n"
-		"  -a, --cmdline TEXT    the kernel command line (default \"%s\")\n"
-		"      --dtb-out FILE    also write the device tree blob to FILE (dtc -I dtb reads it)\n"
-		"  -m, --mem SIZE        guest RAM, e.g. 256M or 1G (default 1G)\n"
-		"  -g, --gic v2|v3       the GIC version (default: v3 if the host can, else v2)\n"
-		"  -d, --disk FILE[,ro]  a virtio-blk disk (slot 0) backed by FILE; ,ro: read-only\n"
-		"  -c, --virtio-console  a virtio-console (slot 1), which gets the terminal's input\n"
-		"  -t, --trace           print every exit on stderr, with the device register it hit\n"
-		"  -s, --stats           print exit and device access counts on stderr at the end\n"
-		"  -v, --verbose         say more about each step\n",
-		PL011_BASE, DEFAULT_CMDLINE);
-}
-
-static void parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option options[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'a' },
-		{ "dtb-out", required_argument, NULL, 'o' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "gic", required_argument, NULL, 'g' },
-		{ "disk", required_argument, NULL, 'd' },
-		{ "virtio-console", no_argument, NULL, 'c' },
-		{ "trace", no_argument, NULL, 't' },
-		{ "stats", no_argument, NULL, 's' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	char a[SIZE_FORMAT_LEN], b[SIZE_FORMAT_LEN];
-	int opt;
-
-	*o = (struct options){ .ram_size = DEFAULT_RAM, .cmdline = DEFAULT_CMDLINE };
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":k:i:a:o:m:g:d:ctsvh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'k':
-			o->kernel = optarg;
-			break;
-		case 'i':
-			o->initrd = optarg;
-			break;
-		case 'a':
-			o->cmdline = optarg;
-			break;
-		case 'o':
-			o->dtb_out = optarg;
-			break;
-		case 'm':
-			if (size_parse(optarg, &o->ram_size) != 0)
-				die("--mem '%s' is not a size (try 256M or 1G)", optarg);
-			if (o->ram_size < MIN_RAM || o->ram_size > MAX_RAM)
-				die("--mem %s is out of range: give between %s and %s", optarg,
-				    size_format(MIN_RAM, a, sizeof(a)),
-				    size_format(MAX_RAM, b, sizeof(b)));
-			if (o->ram_size % (uint64_t)sysconf(_SC_PAGESIZE))
-				die("--mem %s is not a whole number of %ld-byte pages", optarg,
-				    sysconf(_SC_PAGESIZE));
-			break;
-		case 'g':
-			if (strcmp(optarg, "v2") == 0 || strcmp(optarg, "v3") == 0)
-				o->gic_version = optarg[1] - '0';
-			else
-				die("--gic takes v2 or v3, not '%s'", optarg);
-			break;
-		case 'd': {
-			size_t n = strlen(optarg);
-
-			o->disk_ro = n >= 3 && strcmp(optarg + n - 3, ",ro") == 0;
-			o->disk = o->disk_ro ? strndup(optarg, n - 3) : optarg;
-			if (!o->disk || !*o->disk)
-				die("--disk needs a file: --disk FILE or --disk FILE,ro");
-			break;
-		}
-		case 'c':
-			o->virtio_console = true;
-			break;
-		case 't':
-			o->trace = true;
-			break;
-		case 's':
-			o->stats = true;
-			break;
-		case 'v':
-			log_level++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			fprintf(stderr, "stage-08: option '%s' needs a value (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		default:
-			fprintf(stderr, "stage-08: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		}
-	}
-	if (optind < argc && !o->kernel)
-		o->kernel = argv[optind++];
-	if (optind < argc || !o->kernel) {
-		fprintf(stderr, "stage-08: %s (see --help)\n",
-			o->kernel ? "give exactly one kernel"
-				  : "which kernel? give an Image or a .bin");
-		exit(2);
-	}
-}
 
 /*
  * The guest physical address space KVM gives a VM is 40 bits unless asked otherwise; a host may
@@ -534,13 +387,13 @@ int main(int argc, char **argv)
 {
 	struct options opt;
 
-	parse_options(argc, argv, &opt);
+	options_parse(argc, argv, &opt);
 	int disk_fd = opt.disk ? open_disk(opt.disk, opt.disk_ro) : -1;
 
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
 		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
-	/* Our guests power off through PSCI 0.2 (SYSTEM_OFF): make sure this KVM offers it. */
+	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
 	if (ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
 		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
 	int vm = ioctl(kvm, KVM_CREATE_VM, vm_type_for(kvm, RAM_BASE + opt.ram_size));

@@ -17,10 +17,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,7 +39,9 @@
 #include "exits.h"
 #include "guest_mem.h"
 #include "log.h"
+#include "memmap.h"
 #include "mmio_bus.h"
+#include "options.h"
 #include "pl011.h"
 #include "regs.h"
 #include "size.h"
@@ -51,44 +51,10 @@
 #include "virtio_console.h"
 #include "virtio_mmio.h"
 
-#define RAM_BASE	0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
-#define DEFAULT_RAM	(1UL << 30)
-#define MIN_RAM		(8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
-#define MAX_RAM		(1UL << 40) /* 1 TiB; the host's IPA size may allow less (checked later) */
-#define DEFAULT_CMDLINE "console=ttyAMA0 earlycon=pl011,0x09000000"
-#define UART_INTID	33		   /* QEMU virt: the PL011 is SPI 1, level-sensitive */
-#define MAX_CPUS	DTB_MAX_CPUS_GICV3 /* the most the memory map has room for */
-
-/* The virtio-mmio slots: 4 KiB apart, each a 0x200-byte window (registers + configuration). */
-#define VIRTIO_BASE	   0x0a000000UL
-#define VIRTIO_STRIDE	   0x1000UL
-#define VIRTIO_WINDOW	   0x200UL
-#define VIRTIO_SLOTS	   8
-#define VIRTIO_INTID(slot) (48 + (slot)) /* SPI 16 + slot */
+#define MAX_CPUS DTB_MAX_CPUS_GICV3 /* the most the memory map has room for */
 
 /* The signal that kicks a vCPU thread out of KVM_RUN. */
 #define KICK_SIGNAL SIGUSR1
-
-struct disk_option {
-	const char *path; /* the file, without ",ro" */
-	bool read_only;
-};
-
-struct options {
-	uint64_t ram_size;
-	const char *kernel;  /* an arm64 Image, or a raw bare-metal binary */
-	const char *initrd;  /* NULL: none */
-	const char *cmdline; /* the kernel command line */
-	const char *dtb_out; /* NULL, or where to save the device tree */
-	int gic_version;     /* 2 or 3; 0: 3 if the host can, else 2 */
-	unsigned int ncpus;
-	struct disk_option disks[VIRTIO_SLOTS]; /* in slots 0.. */
-	unsigned int ndisks;
-	bool virtio_console; /* in the slot after the last disk */
-	bool no_reboot;
-	bool trace;
-	bool stats;
-};
 
 /* Why the machine stopped; the first reason any thread gives wins. */
 enum machine_stop {
@@ -146,199 +112,6 @@ struct machine {
 	bool running;		/* the vCPU threads exist */
 	bool quit;		/* Ctrl-A x came, maybe between two boots */
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stage-09 [options] [KERNEL]    (or: stage-09 [options] -k KERNEL)\n"
-		"Boots KERNEL, an arm64 Linux Image or a raw bare-metal binary, on a machine with a\n"
-		"PL011 UART at 0x%08lx (the console), a GIC, the arch timer, N vCPUs and the virtio\n"
-		"devices below. Without KERNEL it boots the guest Linux that make stage-09 built\n"
-		"(build/linux/Image and build/linux/initramfs.cpio.gz). Ends when the guest powers\n"
-		"off; a reboot starts the guest again. On a terminal, Ctrl-A x quits and Ctrl-A\n"
-		"Ctrl-A sends Ctrl-A; every other key, Ctrl-C included, goes to the guest.\n"
-		"  -k, --kernel FILE     the kernel (Image) or bare-metal binary\n"
-		"  -i, --initrd FILE     an initramfs for the kernel\n"
-		"  -a, --cmdline TEXT    the kernel command line (default \"%s\")\n"
-		"      --dtb-out FILE    also write the device tree blob to FILE (dtc -I dtb reads it)\n"
-		"  -m, --mem SIZE        guest RAM, e.g. 256M or 1G (default 1G)\n"
-		"  -p, --cpus N          N vCPUs (default 1)\n"
-		"  -g, --gic v2|v3       the GIC version (default: v3 if the host can, else v2)\n"
-		"  -d, --disk FILE[,ro]  a virtio-blk disk backed by FILE, in the next free slot from 0;\n"
-		"                        ,ro: read-only; give it again for more disks\n"
-		"  -c, --virtio-console  a virtio-console in the slot after the disks, which gets the\n"
-		"                        terminal's input\n"
-		"      --no-reboot       when the guest reboots, stop instead\n"
-		"  -t, --trace           print every exit on stderr, with the device register it hit\n"
-		"  -s, --stats           print exit counts per vCPU and device counts on stderr at the end\n"
-		"  -v, --verbose         say more about each step\n",
-		PL011_BASE, DEFAULT_CMDLINE);
-}
-
-/* --cpus N: a whole number from 1; whether this host and GIC take that many is checked later. */
-static unsigned int parse_cpus(const char *s)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || errno || n == 0 || n > UINT_MAX)
-		die("--cpus takes a number of vCPUs from 1 up, not '%s'", s);
-	return (unsigned int)n;
-}
-
-static void parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option options[] = {
-		{ "kernel", required_argument, NULL, 'k' },
-		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'a' },
-		{ "dtb-out", required_argument, NULL, 'o' },
-		{ "mem", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'p' },
-		{ "gic", required_argument, NULL, 'g' },
-		{ "disk", required_argument, NULL, 'd' },
-		{ "virtio-console", no_argument, NULL, 'c' },
-		{ "no-reboot", no_argument, NULL, 'R' },
-		{ "trace", no_argument, NULL, 't' },
-		{ "stats", no_argument, NULL, 's' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	char a[SIZE_FORMAT_LEN], b[SIZE_FORMAT_LEN];
-	int opt;
-
-	*o = (struct options){ .ram_size = DEFAULT_RAM, .cmdline = DEFAULT_CMDLINE, .ncpus = 1 };
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":k:i:a:m:p:g:d:ctsvh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'k':
-			o->kernel = optarg;
-			break;
-		case 'i':
-			o->initrd = optarg;
-			break;
-		case 'a':
-			o->cmdline = optarg;
-			break;
-		case 'o':
-			o->dtb_out = optarg;
-			break;
-		case 'm':
-			if (size_parse(optarg, &o->ram_size) != 0)
-				die("--mem '%s' is not a size (try 256M or 1G)", optarg);
-			if (o->ram_size < MIN_RAM || o->ram_size > MAX_RAM)
-				die("--mem %s is out of range: give between %s and %s", optarg,
-				    size_format(MIN_RAM, a, sizeof(a)),
-				    size_format(MAX_RAM, b, sizeof(b)));
-			if (o->ram_size % (uint64_t)sysconf(_SC_PAGESIZE))
-				die("--mem %s is not a whole number of %ld-byte pages", optarg,
-				    sysconf(_SC_PAGESIZE));
-			break;
-		case 'p':
-			o->ncpus = parse_cpus(optarg);
-			break;
-		case 'g':
-			if (strcmp(optarg, "v2") == 0 || strcmp(optarg, "v3") == 0)
-				o->gic_version = optarg[1] - '0';
-			else
-				die("--gic takes v2 or v3, not '%s'", optarg);
-			break;
-		case 'd': {
-			size_t n = strlen(optarg);
-			struct disk_option *d = &o->disks[o->ndisks];
-
-			if (o->ndisks == VIRTIO_SLOTS)
-				die("too many disks: there are %d virtio slots", VIRTIO_SLOTS);
-			d->read_only = n >= 3 && strcmp(optarg + n - 3, ",ro") == 0;
-			d->path = d->read_only ? strndup(optarg, n - 3) : optarg;
-			if (!d->path || !*d->path)
-				die("--disk needs a file: --disk FILE or --disk FILE,ro");
-			o->ndisks++;
-			break;
-		}
-		case 'c':
-			o->virtio_console = true;
-			break;
-		case 'R':
-			o->no_reboot = true;
-			break;
-		case 't':
-			o->trace = true;
-			break;
-		case 's':
-			o->stats = true;
-			break;
-		case 'v':
-			log_level++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			fprintf(stderr, "stage-09: option '%s' needs a value (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		default:
-			fprintf(stderr, "stage-09: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		}
-	}
-	if (optind < argc && !o->kernel)
-		o->kernel = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "stage-09: give exactly one kernel (see --help)\n");
-		exit(2);
-	}
-	if (o->virtio_console && o->ndisks == VIRTIO_SLOTS)
-		die("too many disks for a virtio-console too: there are %d virtio slots",
-		    VIRTIO_SLOTS);
-}
-
-/* Whether dir/name fits in out (len bytes) and is a file we can read; out holds the path. */
-static bool guest_file(char *out, size_t len, const char *dir, const char *name)
-{
-	int n = snprintf(out, len, "%s/%s", dir, name);
-
-	return n > 0 && (size_t)n < len && access(out, R_OK) == 0;
-}
-
-/*
- * No kernel named: boot the guest `make stage-09` builds, Debian's kernel with our initramfs. It
- * is found from where this program is, not from the current directory: build/<arch>/stage-09 has
- * it in ../linux, the copy that is ./stage-09 on an arm64 host in build/linux.
- */
-static void default_guest(struct options *o)
-{
-	static const char *const dirs[] = { "../linux", "build/linux" };
-	static char kernel[PATH_MAX], initrd[PATH_MAX];
-	char exe[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n < 0)
-		die_errno("cannot find where this program is (/proc/self/exe)");
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0';
-	for (unsigned int i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		int len = snprintf(dir, sizeof(dir), "%s/%s", exe, dirs[i]);
-
-		if (len < 0 || (size_t)len >= sizeof(dir) || !realpath(dir, real))
-			continue;
-		if (guest_file(kernel, sizeof(kernel), real, "Image") &&
-		    guest_file(initrd, sizeof(initrd), real, "initramfs.cpio.gz")) {
-			o->kernel = kernel;
-			if (!o->initrd)
-				o->initrd = initrd;
-			info("no kernel given: booting %s with %s", o->kernel, o->initrd);
-			return;
-		}
-	}
-	die("no kernel given, and the default guest (build/linux/Image and "
-	    "build/linux/initramfs.cpio.gz) is not there: run make stage-09");
-}
 
 /*
  * The guest physical address space KVM gives a VM is 40 bits unless asked otherwise; a host may
@@ -1020,9 +793,7 @@ int main(int argc, char **argv)
 	/* Static, not on the stack: the input thread may still use it while exit() runs. */
 	static struct machine m;
 
-	parse_options(argc, argv, &opt);
-	if (!opt.kernel)
-		default_guest(&opt);
+	options_parse(argc, argv, &opt);
 	m = (struct machine){ .opt = &opt };
 	for (unsigned int i = 0; i < opt.ndisks; i++)
 		m.disk_fds[i] = open_disk(opt.disks[i].path, opt.disks[i].read_only);
@@ -1030,10 +801,9 @@ int main(int argc, char **argv)
 	m.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (m.kvm < 0)
 		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
-	/* Guests start secondary CPUs and power off through PSCI 0.2 and later. */
+	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
 	if (ioctl(m.kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
-		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to start CPUs "
-		    "and power off");
+		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
 	/* immediate_exit is what makes a kick reliable (api.rst 5); every arm64 KVM since 4.11. */
 	if (ioctl(m.kvm, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
 		die("this KVM has no KVM_CAP_IMMEDIATE_EXIT, which stopping the vCPUs relies on");

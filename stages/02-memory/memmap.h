@@ -1,0 +1,14 @@
+/*
+ * memmap.h - the guest physical address map, after QEMU's "virt" board; every address and
+ * interrupt number the guest sees is defined here and nowhere else.
+ *
+ *   0x00000000 - 0x3fffffff   nothing (an access is an MMIO exit)
+ *   0x40000000 - ...          RAM (--mem); a raw guest image is loaded at +0x80000
+ */
+#ifndef VELEIRO_MEMMAP_H
+#define VELEIRO_MEMMAP_H
+
+#define RAM_BASE     0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
+#define IMAGE_OFFSET 0x80000UL	  /* where QEMU's -kernel loads a raw binary, kept for both */
+
+#endif
