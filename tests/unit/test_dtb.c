@@ -1,4 +1,4 @@
-/* unit-test sources: stages/08-dtb-boot/dtb.c */
+/* unit-test sources: stages/09-linux-boot/dtb.c */
 /*
  * test_dtb.c - unit tests for the device tree of stage 08 (dtb.c).
  *
