@@ -31,6 +31,7 @@
 #include "file.h"
 #include "guest_mem.h"
 #include "log.h"
+#include "machine.h"
 #include "memmap.h"
 #include "mmio_bus.h"
 #include "options.h"
@@ -38,181 +39,12 @@
 #include "regs.h"
 #include "size.h"
 
-/* What --stats reports besides the bus's own counts: exits by reason, interrupt line changes. */
-struct stats {
-	uint64_t exits[KVM_EXIT_ARM_NISV + 1];
-	uint64_t irq_raised, irq_lowered;
-};
-
-/* What the run loop works with. */
-struct machine {
-	int vcpu;
-	struct kvm_run *run;
-	struct mmio_bus bus;
-	struct pl011 uart;
-	struct console console;
-	const struct options *opt;
-	struct stats stats;
-};
-
-/* Copy the guest image into RAM at RAM_BASE + IMAGE_OFFSET; one clear line for each failure. */
-static void load_guest(const struct guest_mem *ram, const char *path)
-{
-	uint64_t room = ram->size - IMAGE_OFFSET;
-	void *dst = guest_ptr(ram, ram->gpa + IMAGE_OFFSET, room);
-	char a[SIZE_FORMAT_LEN];
-	size_t len;
-	int err = file_load(path, dst, room, &len);
-
-	if (err == -EFBIG)
-		die("%s does not fit: guest RAM has %s from 0x%" PRIx64 " (try a larger --mem)",
-		    path, size_format(room, a, sizeof(a)), ram->gpa + IMAGE_OFFSET);
-	if (err)
-		die("cannot load %s: %s", path, strerror(-err));
-	if (len == 0)
-		die("%s is empty: a guest needs at least one instruction", path);
-	info("loaded %s (%zu bytes) at 0x%" PRIx64, path, len, ram->gpa + IMAGE_OFFSET);
-}
-
 static void set_reg(int vcpu, uint64_t id, uint64_t value)
 {
 	struct kvm_one_reg reg = { .id = id, .addr = (uint64_t)&value };
 
 	if (ioctl(vcpu, KVM_SET_ONE_REG, &reg) < 0)
 		die_errno("KVM_SET_ONE_REG 0x%" PRIx64, id);
-}
-
-/*
- * An MMIO exit: kvm_run->mmio says which address, how many bytes and, for a store, the data. The
- * bus passes it to the device that owns the address. For a load we fill mmio.data and KVM
- * completes the guest's instruction on the next KVM_RUN. The data is little-endian, as the guest
- * (and an arm64 host) is.
- */
-static void handle_mmio(struct kvm_run *run, struct mmio_bus *bus)
-{
-	uint64_t value = 0;
-	unsigned int len = run->mmio.len <= sizeof(value) ? run->mmio.len : sizeof(value);
-
-	if (run->mmio.is_write) {
-		memcpy(&value, run->mmio.data, len);
-		mmio_bus_write(bus, run->mmio.phys_addr, len, value);
-	} else {
-		value = mmio_bus_read(bus, run->mmio.phys_addr, len);
-		memcpy(run->mmio.data, &value, sizeof(run->mmio.data));
-	}
-}
-
-/*
- * The UART's interrupt line. With no interrupt controller there is nowhere to send it; we count
- * the changes so --trace and --stats show what stage 05 will deliver.
- */
-static void uart_irq_set(void *ctx, int level)
-{
-	struct machine *m = ctx;
-
-	if (level)
-		m->stats.irq_raised++;
-	else
-		m->stats.irq_lowered++;
-	if (m->opt->trace)
-		fprintf(stderr, "trace: IRQ   pl011 line %s (no interrupt controller yet)\n",
-			level ? "raised" : "lowered");
-}
-
-/* Runs the vCPU until the guest powers off (0) or cannot go on (1). */
-static int run_loop(struct machine *m)
-{
-	int vcpu = m->vcpu;
-	struct kvm_run *run = m->run;
-	const struct options *o = m->opt;
-	struct stats *st = &m->stats;
-
-	for (;;) {
-		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
-			/* A signal arrived while the guest ran: nothing to emulate, run again. */
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			/*
-			 * KVM itself gave up, e.g. ENOSYS for a device access it cannot decode into
-			 * an MMIO exit, such as a load/store pair (stage 08 explains those).
-			 */
-			warn("KVM_RUN failed: %s", strerror(errno));
-			regs_dump(vcpu, stderr);
-			return 1;
-		}
-		if (run->exit_reason < sizeof(st->exits) / sizeof(st->exits[0]))
-			st->exits[run->exit_reason]++;
-
-		switch (run->exit_reason) {
-		case KVM_EXIT_MMIO:
-			handle_mmio(run, &m->bus);
-			break;
-
-		case KVM_EXIT_SYSTEM_EVENT:
-			/*
-			 * PSCI SYSTEM_OFF / SYSTEM_RESET (PSCI spec DEN0022, 5.10/5.11): KVM has
-			 * already stopped the vCPU; what happens next is the VMM's decision. This
-			 * stage has no way to start the guest afresh, so a reset also stops it.
-			 */
-			if (o->trace)
-				fprintf(stderr, "trace: SYSTEM_EVENT %s\n",
-					system_event_name(run->system_event.type));
-			switch (run->system_event.type) {
-			case KVM_SYSTEM_EVENT_SHUTDOWN:
-				info("the guest powered off");
-				return 0;
-			case KVM_SYSTEM_EVENT_RESET:
-				warn("the guest asked for a reset; this stage cannot restart a guest, "
-				     "so it stops here");
-				return 0;
-			default:
-				warn("the guest reported a system event of type %u (%s)",
-				     run->system_event.type,
-				     system_event_name(run->system_event.type));
-				regs_dump(vcpu, stderr);
-				return 1;
-			}
-
-		case KVM_EXIT_FAIL_ENTRY:
-			warn("KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx)",
-			     run->fail_entry.hardware_entry_failure_reason);
-			regs_dump(vcpu, stderr);
-			return 1;
-
-		case KVM_EXIT_INTERNAL_ERROR:
-			warn("KVM hit an internal error running the guest (suberror %u)",
-			     run->internal.suberror);
-			regs_dump(vcpu, stderr);
-			return 1;
-
-		default:
-			warn("unexpected exit %s (%u): this VMM does not handle it",
-			     exit_name(run->exit_reason), run->exit_reason);
-			regs_dump(vcpu, stderr);
-			return 1;
-		}
-	}
-}
-
-static void print_stats(const struct machine *m)
-{
-	const struct stats *st = &m->stats;
-	uint64_t total = 0;
-
-	for (size_t i = 0; i < sizeof(st->exits) / sizeof(st->exits[0]); i++)
-		total += st->exits[i];
-	fprintf(stderr, "stats: %" PRIu64 " exits\n", total);
-	for (size_t i = 0; i < sizeof(st->exits) / sizeof(st->exits[0]); i++)
-		if (st->exits[i])
-			fprintf(stderr, "stats:   %-14s %8" PRIu64 "\n", exit_name(i),
-				st->exits[i]);
-	mmio_bus_print_stats(&m->bus, stderr);
-	fprintf(stderr,
-		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
-		", lowered %" PRIu64 "\n",
-		m->uart.ignored, st->irq_raised, st->irq_lowered);
-	fprintf(stderr, "stats: console: %" PRIu64 " bytes in, %" PRIu64 " bytes out\n",
-		m->console.in_bytes, m->console.out_bytes);
 }
 
 int main(int argc, char **argv)
