@@ -1,9 +1,12 @@
 /*
- * memmap.h - the guest physical address map, after QEMU's "virt" board; every address and
- * interrupt number the guest sees is defined here and nowhere else.
+ * memmap.h - what the guest sees of this machine: the guest physical address map, after QEMU's
+ * "virt" board, and the interrupt numbers (INTIDs) of its devices. Defined here, once; the rest of
+ * the VMM (and the device tree, from stage 08) derives from these.
  *
- *   0x00000000 - 0x3fffffff   nothing (an access is an MMIO exit)
- *   0x40000000 - ...          RAM (--mem); a raw guest image is loaded at +0x80000
+ *   0x40000000 - ...          RAM (--mem); a raw guest image at +0x80000                stage 02
+ *
+ * Everything below 0x40000000 that no device claims is unclaimed: an access is an MMIO exit that
+ * reads as zero.
  */
 #ifndef VELEIRO_MEMMAP_H
 #define VELEIRO_MEMMAP_H

@@ -14,9 +14,8 @@
 
 #include "mmio_bus.h"
 
-#define PL011_BASE	 0x09000000UL /* QEMU virt: the UART */
-#define PL011_SIZE	 0x1000UL     /* one 4 KiB page of registers (TRM 3.1) */
-#define PL011_FIFO_DEPTH 32	      /* r1p5: 32-entry FIFOs (TRM 1.1, "Features of the UART") */
+#define PL011_SIZE	 0x1000UL /* one 4 KiB page of registers (TRM 3.1) */
+#define PL011_FIFO_DEPTH 32	  /* r1p5: 32-entry FIFOs (TRM 1.1, "Features of the UART") */
 
 /* The host side of the UART: tx and irq_set are required, rx_wanted may be NULL. */
 struct pl011_host {

@@ -8,10 +8,6 @@
 
 #include <stdio.h>
 
-/* QEMU virt's wiring, which its device tree (and ours, in stage 08) states: PPIs 11 and 14. */
-#define TIMER_VIRT_INTID 27 /* EL1 virtual timer */
-#define TIMER_PHYS_INTID 30 /* EL1 physical timer */
-
 /*
  * Tell KVM which PPIs the virtual and physical timers raise (KVM_ARM_VCPU_TIMER_CTRL). Once the
  * vGIC and every vCPU exist, before any vCPU runs. 0, or -errno: -ENXIO when the kernel has no

@@ -19,7 +19,7 @@
 #include "dtb.h"
 
 #define BUF_SIZE 0x10000
-#define RAM_BASE 0x40000000ULL
+/* RAM_BASE: memmap.h, by way of dtb.h */
 #define RAM_SIZE 0x40000000ULL
 
 static uint8_t blob[BUF_SIZE];
