@@ -1,8 +1,8 @@
 /*
  * debug_port.h - the simplest possible device: bytes written to it appear on our stdout.
  */
-#ifndef DEBUG_PORT_H
-#define DEBUG_PORT_H
+#ifndef VELEIRO_DEBUG_PORT_H
+#define VELEIRO_DEBUG_PORT_H
 
 #include <stdint.h>
 

@@ -5,10 +5,11 @@
  * UART interrupt it. That takes an interrupt controller: KVM emulates an Arm GIC in the kernel
  * (vgic.c), and we only create it, say where it sits and when it is complete. The order of
  * those steps against vCPU creation is the lesson here, because KVM enforces it:
- *  1. create the vGIC device and give it its addresses and number of interrupts;
- *  2. create every vCPU (the vGIC sizes its per-CPU state from them);
- *  3. KVM_DEV_ARM_VGIC_CTRL_INIT; after this KVM_CREATE_VCPU fails with EBUSY;
- *  4. only now raise interrupt lines and run.
+ *  - the vGIC device, its addresses and number of interrupts: before or after the vCPUs are
+ *    created, but before any of them runs (we create it first);
+ *  - every vCPU, then KVM_DEV_ARM_VGIC_CTRL_INIT: the vGIC sizes its per-CPU state from the
+ *    vCPUs it sees, and KVM_CREATE_VCPU fails with EBUSY from then on;
+ *  - only now raise interrupt lines and run.
  * Device lines reach the vGIC through KVM_IRQ_LINE: the PL011's line (SPI 1, INTID 33) follows
  * its masked interrupt status. Input now comes from a thread blocked on stdin (console.c), which
  * can raise that line while the vCPU sits in KVM_RUN; a lock keeps it and the vCPU thread from

@@ -6,8 +6,8 @@
  * given to it as callbacks, so the same file serves a polling stage, a threaded one and the unit
  * tests.
  */
-#ifndef PL011_H
-#define PL011_H
+#ifndef VELEIRO_PL011_H
+#define VELEIRO_PL011_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,8 +3,8 @@
  * through the vGIC on its own; the VMM says which interrupt IDs those are, and can look at the
  * timer's registers.
  */
-#ifndef TIMER_H
-#define TIMER_H
+#ifndef VELEIRO_TIMER_H
+#define VELEIRO_TIMER_H
 
 #include <stdio.h>
 

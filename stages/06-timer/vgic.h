@@ -2,8 +2,8 @@
  * vgic.h - the in-kernel interrupt controller: KVM emulates an Arm GIC for the guest, and the VMM
  * only creates it, says where it sits in guest physical memory, and drives device lines into it.
  */
-#ifndef VGIC_H
-#define VGIC_H
+#ifndef VELEIRO_VGIC_H
+#define VELEIRO_VGIC_H
 
 #include <stdint.h>
 

@@ -40,7 +40,12 @@ struct virtio_line {
 struct machine {
 	int vm, vcpu;
 	struct kvm_run *run;
-	/* Held by whichever thread touches a device: the vCPU's on MMIO exits, the console's. */
+	/*
+	 * Held by whichever thread touches a device: the vCPU's on MMIO exits, the console's.
+	 * A virtio device also takes a lock of its own (virtio_mmio.c): here it is never
+	 * contended, since this one is held around it, but it keeps the virtio model safe on its
+	 * own, as the unit tests and the fuzzer drive it, without a machine around it.
+	 */
 	pthread_mutex_t lock;
 	struct mmio_bus bus;
 	struct pl011 uart;

@@ -178,6 +178,7 @@ uint32_t virtio_slots_add(struct machine *m)
 				die("disk %s: %s", d->path, strerror(-err));
 			transport = &blk->mmio;
 			name = "virtio-blk";
+			populated |= 1U << slot;
 			info("virtio-blk: %s%s, %" PRIu64 " sectors, slot %u", d->path,
 			     d->read_only ? " (read-only)" : "", blk->capacity, slot);
 		} else if (slot == m->opt->ndisks && m->opt->virtio_console) {
@@ -185,12 +186,11 @@ uint32_t virtio_slots_add(struct machine *m)
 					    &m->ram, virtio_irq_set, line);
 			transport = &m->vcon.mmio;
 			name = "virtio-console";
+			populated |= 1U << slot;
 			info("virtio-console: slot %u", slot);
 		} else {
 			virtio_mmio_init_empty(transport);
 		}
-		if (transport != &m->empty[slot])
-			populated |= 1U << slot;
 		struct mmio_device dev = {
 			.name = name,
 			.base = VIRTIO_BASE + slot * VIRTIO_STRIDE,

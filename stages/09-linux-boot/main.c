@@ -12,8 +12,8 @@
  * reset) unless --no-reboot says to stop.
  * Disks (--disk, repeatable) take virtio slots 0.., the virtio-console the slot after them. With
  * no kernel named, the guest `make stage-09` built boots. On a terminal, Ctrl-A x quits, and
- * Ctrl-C goes to the guest. Devices are shared by every vCPU thread and the console's: one lock
- * for the bus, as before, and virtio devices have their own.
+ * Ctrl-C goes to the guest. Devices are shared by every vCPU thread and the console's: the one
+ * device lock of stage 05 serialises them all (machine.h says why virtio has a second one).
  */
 #include <errno.h>
 #include <fcntl.h>

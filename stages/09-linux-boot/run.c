@@ -61,8 +61,8 @@ void kick_init(void)
 }
 
 /*
- * Stop the machine for reason why, unless it is stopping already; STOP_NONE only waits for a stop
- * in progress. Every other vCPU gets immediate_exit, for a thread between two KVM_RUNs (its next
+ * Stop the machine for reason why, unless it is stopping already: then the first reason stands,
+ * and this only waits for the stop in progress. Every other vCPU gets immediate_exit, for a thread between two KVM_RUNs (its next
  * one returns at once), and a kick, for a thread inside one: running the guest, in WFI, or powered
  * off waiting for CPU_ON (api.rst 5, "immediate_exit"). Threads end through here too, so none is
  * joined while a kick is on its way to it.
@@ -100,8 +100,10 @@ static enum machine_stop vcpu_run(struct vcpu *v)
 	const struct options *o = m->opt;
 
 	for (;;) {
-		if (__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE) != STOP_NONE)
-			return STOP_NONE;
+		enum machine_stop stop = __atomic_load_n(&m->stop, __ATOMIC_ACQUIRE);
+
+		if (stop != STOP_NONE)
+			return stop; /* another thread stopped the machine */
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			/* A signal: a kick (checked above, next time round), or nothing for us. */
 			if (errno == EINTR || errno == EAGAIN) {
