@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 	if (first < argc)
 		opts_usage_error("unexpected argument '%s'", argv[first]);
 
-	/* 1. The system fd. */
+	/* The system fd. */
 	int kvm = kvm_open();
 
 	/* KVM on an x86 host runs x86 guests only; the arm64 stages need an arm64 KVM. */
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 		    "(make stage-01 && ./stage-01 does that)",
 		    host.machine);
 
-	/* 2. The API version: anything but 12 means a kernel we do not know how to talk to. */
+	/* The API version: anything but 12 means a kernel we do not know how to talk to. */
 	int version = ioctl(kvm, KVM_GET_API_VERSION, 0);
 	if (version != KVM_EXPECTED_API_VERSION)
 		die("KVM API version is %d, this VMM speaks version %d", version,
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 	printf("KVM API version: %d\n\n", version);
 
 	/*
-	 * 3. Capabilities: KVM_CHECK_EXTENSION returns 0 for "no", and for most capabilities 1 for
+	 * Capabilities: KVM_CHECK_EXTENSION returns 0 for "no", and for most capabilities 1 for
 	 * "yes"; some answer with a number instead (api.rst, 4.4).
 	 */
 	printf("%-26s %-9s %s\n", "capability", "answer", "what it is for");
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 		printf("%-26s %-9s %s\n", caps[i].name, answer, caps[i].why);
 	}
 
-	/* 4. A VM: type 0 asks for the default 40-bit guest physical address space on arm64. */
+	/* A VM: type 0 asks for the default 40-bit guest physical address space on arm64. */
 	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	if (vm < 0)
 		die_errno("KVM_CREATE_VM failed");

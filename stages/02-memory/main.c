@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 		die_errno("KVM_CREATE_VM");
 
 	/*
-	 * 1. Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
+	 * Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
 	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
 	 * when the guest touches them, so a large --mem costs nothing up front.
 	 */
@@ -92,11 +92,11 @@ int main(int argc, char **argv)
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
 
-	/* 2. The guest program, copied into that memory. */
+	/* The guest program, copied into that memory. */
 	load_guest(&ram, opt.guest);
 
 	/*
-	 * 3. A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
+	 * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
 	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
 	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
 	 */
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 	if (ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
 		die_errno("KVM_ARM_VCPU_INIT");
 
-	/* 4. Where it starts: the first instruction of the image, in the state booting.rst asks. */
+	/* Where it starts: the first instruction of the image, in the state booting.rst asks. */
 	uint64_t entry = ram.gpa + IMAGE_OFFSET;
 	set_reg(vcpu, REG_PC, entry);
 	set_reg(vcpu, REG_PSTATE, PSTATE_BOOT);
@@ -125,7 +125,7 @@ int main(int argc, char **argv)
 	printf("vCPU 0: PC = 0x%" PRIx64 ", PSTATE = 0x%lx (EL1h, interrupts masked)\n", entry,
 	       PSTATE_BOOT);
 
-	/* 5. Run until the first exit to us. */
+	/* Run until the first exit to us. */
 	if (ioctl(vcpu, KVM_RUN, 0) < 0)
 		die_errno("KVM_RUN");
 
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 	       run->mmio.is_write ? "wrote" : "read", run->mmio.len, run->mmio.phys_addr);
 
 	/*
-	 * 6. The guest's RAM is our memory too: read the table it left there. guest_read checks the
+	 * The guest's RAM is our memory too: read the table it left there. guest_read checks the
 	 * range lies inside RAM; with a small --mem it may not.
 	 */
 	uint64_t table[RESULT_ENTRIES];

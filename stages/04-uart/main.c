@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 		die_errno("KVM_CREATE_VM");
 
 	/*
-	 * 1. Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
+	 * Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
 	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
 	 * when the guest touches them, so a large --mem costs nothing up front.
 	 */
@@ -83,11 +83,11 @@ int main(int argc, char **argv)
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
 
-	/* 2. The guest program, copied into that memory. */
+	/* The guest program, copied into that memory. */
 	load_guest(&ram, opt.guest);
 
 	/*
-	 * 3. A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
+	 * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
 	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
 	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
 	 */
@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 	if (ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
 		die_errno("KVM_ARM_VCPU_INIT");
 
-	/* 4. Where it starts: the first instruction of the image, in the state booting.rst asks. */
+	/* Where it starts: the first instruction of the image, in the state booting.rst asks. */
 	uint64_t entry = ram.gpa + IMAGE_OFFSET;
 	set_reg(vcpu, REG_PC, entry);
 	set_reg(vcpu, REG_PSTATE, PSTATE_BOOT);
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 	     PSTATE_BOOT);
 
 	/*
-	 * 5. The devices. The UART occupies its 4 KiB window on the bus; the console joins it to
+	 * The devices. The UART occupies its 4 KiB window on the bus; the console joins it to
 	 * our stdin and stdout.
 	 */
 	struct machine m = { .vcpu = vcpu, .run = run, .opt = &opt };
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 	if (mmio_bus_add(&m.bus, &uart_dev) < 0)
 		die("cannot put the UART on the bus");
 
-	/* 6. The run loop. */
+	/* The run loop. */
 	int status = run_loop(&m);
 
 	if (opt.stats)

@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 		die_errno("KVM_CREATE_VM");
 
 	/*
-	 * 1. Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
+	 * Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
 	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
 	 * when the guest touches them, so a large --mem costs nothing up front.
 	 */
@@ -84,11 +84,11 @@ int main(int argc, char **argv)
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
 
-	/* 2. The guest program, copied into that memory. */
+	/* The guest program, copied into that memory. */
 	load_guest(&ram, opt.guest);
 
 	/*
-	 * 3. The interrupt controller: a KVM device, placed where QEMU's virt machine has its GIC,
+	 * The interrupt controller: a KVM device, placed where QEMU's virt machine has its GIC,
 	 * with 128 interrupt IDs. This may come before or after creating the vCPUs, but always
 	 * before the first KVM_RUN.
 	 */
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
 		     GIC_DIST_BASE, GIC_CPU_BASE, GIC_NR_IRQS);
 
 	/*
-	 * 4. A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
+	 * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
 	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
 	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
 	 */
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 		die_errno("KVM_ARM_VCPU_INIT");
 
 	/*
-	 * 5. Every vCPU exists: now, and not before, the vGIC can be initialised. It sizes itself
+	 * Every vCPU exists: now, and not before, the vGIC can be initialised. It sizes itself
 	 * for the vCPUs it sees; a KVM_CREATE_VCPU after this fails with EBUSY. (For a GICv3,
 	 * KVM_IRQ_LINE before this fails with EBUSY too.)
 	 */
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
 
 	/*
-	 * 6. The timers' interrupts: which PPI each of the vCPU's timers raises in the vGIC. This
+	 * The timers' interrupts: which PPI each of the vCPU's timers raises in the vGIC. This
 	 * needs the vGIC to exist, applies to every vCPU created so far, and must happen before any
 	 * of them runs. A kernel without these attributes uses the same numbers by default.
 	 */
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 	if (timer_get_irqs(vcpu, &virt_intid, &phys_intid) == 0)
 		info("vCPU 0 timers: virtual INTID %d, physical INTID %d", virt_intid, phys_intid);
 
-	/* 7. Where it starts: the first instruction of the image, in the state booting.rst asks. */
+	/* Where it starts: the first instruction of the image, in the state booting.rst asks. */
 	uint64_t entry = ram.gpa + IMAGE_OFFSET;
 	set_reg(vcpu, REG_PC, entry);
 	set_reg(vcpu, REG_PSTATE, PSTATE_BOOT);
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
 	     PSTATE_BOOT);
 
 	/*
-	 * 8. The devices. The UART occupies its 4 KiB window on the bus, its interrupt line goes to
+	 * The devices. The UART occupies its 4 KiB window on the bus, its interrupt line goes to
 	 * the vGIC, and the console joins it to our stdin and stdout. Static, not on the stack: the
 	 * input thread may still use it while exit() runs after main returns.
 	 */
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
 	if (mmio_bus_add(&m.bus, &uart_dev) < 0)
 		die("cannot put the UART on the bus");
 
-	/* 9. Input from now on arrives on its own thread; the vCPU runs on this one. */
+	/* Input from now on arrives on its own thread; the vCPU runs on this one. */
 	console_start(&m.console);
 	int status = run_loop(&m);
 

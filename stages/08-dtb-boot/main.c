@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	}
 
 	/*
-	 * 1. Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
+	 * Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
 	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
 	 * when the guest touches them, so a large --mem costs nothing up front.
 	 */
@@ -102,12 +102,12 @@ int main(int argc, char **argv)
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
 
-	/* 2. The kernel (or bare-metal program) and initrd, where booting.rst wants them. */
+	/* The kernel (or bare-metal program) and initrd, where booting.rst wants them. */
 	struct boot_layout layout;
 	load_kernel(&ram, &opt, &layout);
 
 	/*
-	 * 3. The interrupt controller: a KVM device, placed where QEMU's virt machine has its GIC,
+	 * The interrupt controller: a KVM device, placed where QEMU's virt machine has its GIC,
 	 * with 128 interrupt IDs. This may come before or after creating the vCPUs, but always
 	 * before the first KVM_RUN.
 	 */
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 		     GIC_DIST_BASE, GIC_CPU_BASE, GIC_NR_IRQS);
 
 	/*
-	 * 4. A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
+	 * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
 	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
 	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
 	 */
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 		die_errno("KVM_ARM_VCPU_INIT");
 
 	/*
-	 * 5. Every vCPU exists: now, and not before, the vGIC can be initialised. It sizes itself
+	 * Every vCPU exists: now, and not before, the vGIC can be initialised. It sizes itself
 	 * for the vCPUs it sees; a KVM_CREATE_VCPU after this fails with EBUSY. (For a GICv3,
 	 * KVM_IRQ_LINE before this fails with EBUSY too.)
 	 */
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
 
 	/*
-	 * 6. The timers' interrupts: which PPI each of the vCPU's timers raises in the vGIC. This
+	 * The timers' interrupts: which PPI each of the vCPU's timers raises in the vGIC. This
 	 * needs the vGIC to exist, applies to every vCPU created so far, and must happen before any
 	 * of them runs. A kernel without these attributes uses the same numbers by default.
 	 */
@@ -169,9 +169,9 @@ int main(int argc, char **argv)
 		info("vCPU 0 timers: virtual INTID %d, physical INTID %d", virt_intid, phys_intid);
 
 	/*
-	 * 7. Where it starts: the kernel's first instruction, with x0 = the device tree's address
+	 * Where it starts: the kernel's first instruction, with x0 = the device tree's address
 	 * and x1-x3 = 0 (booting.rst, "Call the kernel image"). The device tree itself is built
-	 * once the devices exist (step 11).
+	 * once the devices exist (below).
 	 */
 	set_reg(vcpu, REG_PC, layout.entry);
 	set_reg(vcpu, REG_PSTATE, PSTATE_BOOT);
@@ -182,7 +182,7 @@ int main(int argc, char **argv)
 	     layout.dtb_gpa, PSTATE_BOOT);
 
 	/*
-	 * 8. The devices. The UART occupies its 4 KiB window on the bus and its interrupt line goes
+	 * The devices. The UART occupies its 4 KiB window on the bus and its interrupt line goes
 	 * to the vGIC. Static, not on the stack: the input thread may still use it while exit() runs
 	 * after main returns.
 	 */
@@ -208,12 +208,12 @@ int main(int argc, char **argv)
 		die("cannot put the UART on the bus");
 
 	/*
-	 * 9. The virtio slots. Each device gets guest RAM (its queues live there) and an interrupt
+	 * The virtio slots. Each device gets guest RAM (its queues live there) and an interrupt
 	 * line; the bus sees only the transport's register window.
 	 */
 	virtio_slots_add(&m, &ram, disk_fd);
 
-	/* 10. The terminal: its input goes to virtio-console if there is one, else the UART. */
+	/* The terminal: its input goes to virtio-console if there is one, else the UART. */
 	if (opt.virtio_console)
 		console_init(&m.console, vcon_deliver, &m.vcon, &m.lock, STDIN_FILENO,
 			     STDOUT_FILENO);
@@ -222,7 +222,7 @@ int main(int argc, char **argv)
 			     STDOUT_FILENO);
 
 	/*
-	 * 11. The device tree: the machine as built above, in the one place booting.rst reserves
+	 * The device tree: the machine as built above, in the one place booting.rst reserves
 	 * for it. A fresh random seed lets the kernel's RNG start unpredictable (/chosen/rng-seed).
 	 */
 	uint8_t seed[32];
@@ -250,7 +250,7 @@ int main(int argc, char **argv)
 	if (opt.dtb_out)
 		save_dtb(dtb, opt.dtb_out);
 
-	/* 12. Input from now on arrives on its own thread; the vCPU runs on this one. */
+	/* Input from now on arrives on its own thread; the vCPU runs on this one. */
 	console_start(&m.console);
 	int status = run_loop(&m);
 

@@ -82,7 +82,7 @@ static void machine_build(struct machine *m)
 	}
 
 	/*
-	 * 1. Guest RAM, new for every boot: a fresh anonymous mapping reads as zeros, so nothing of
+	 * Guest RAM, new for every boot: a fresh anonymous mapping reads as zeros, so nothing of
 	 * the last boot survives. MAP_NORESERVE: pages are committed as the guest touches them.
 	 */
 	m->ram = (struct guest_mem){ .gpa = RAM_BASE, .size = o->ram_size };
@@ -99,11 +99,11 @@ static void machine_build(struct machine *m)
 	if (ioctl(m->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
 
-	/* 2. The kernel (or bare-metal program) and initrd, where booting.rst wants them. */
+	/* The kernel (or bare-metal program) and initrd, where booting.rst wants them. */
 	struct boot_layout layout;
 	load_kernel(&m->ram, o, &layout);
 
-	/* 3. The interrupt controller, and whether it can serve as many vCPUs as asked for. */
+	/* The interrupt controller, and whether it can serve as many vCPUs as asked for. */
 	err = vgic_create(m->vm, o->gic_version, &m->gic);
 	if (err)
 		gic_unavailable(o->gic_version, err);
@@ -115,7 +115,7 @@ static void machine_build(struct machine *m)
 		info("vGICv2: distributor 0x%08lx, CPU interface 0x%08lx, %d interrupts",
 		     GIC_DIST_BASE, GIC_CPU_BASE, GIC_NR_IRQS);
 
-	/* 4. Every vCPU, all of the CPU model KVM prefers here, with PSCI 0.2 or later. */
+	/* Every vCPU, all of the CPU model KVM prefers here, with PSCI 0.2 or later. */
 	struct kvm_vcpu_init init;
 	if (ioctl(m->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		die_errno("KVM_ARM_PREFERRED_TARGET");
@@ -123,12 +123,12 @@ static void machine_build(struct machine *m)
 	for (unsigned int i = 0; i < o->ncpus; i++)
 		vcpu_create(m, i, &init);
 
-	/* 5. Now, and not before, the vGIC: it sizes itself for the vCPUs it sees (stage 05). */
+	/* Now, and not before, the vGIC: it sizes itself for the vCPUs it sees (stage 05). */
 	err = vgic_init(&m->gic);
 	if (err)
 		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
 
-	/* 6. The timers' interrupts, the same PPIs on every vCPU, before any of them runs. */
+	/* The timers' interrupts, the same PPIs on every vCPU, before any of them runs. */
 	for (unsigned int i = 0; i < o->ncpus; i++) {
 		err = timer_set_irqs(m->vcpus[i].fd, TIMER_VIRT_INTID, TIMER_PHYS_INTID);
 		if (err == -ENXIO)
@@ -143,7 +143,7 @@ static void machine_build(struct machine *m)
 		     phys_intid);
 
 	/*
-	 * 7. Where vCPU 0 starts: the kernel's first instruction, x0 = the device tree. The others
+	 * Where vCPU 0 starts: the kernel's first instruction, x0 = the device tree. The others
 	 * start wherever the guest's CPU_ON says, with the context it passes in x0.
 	 */
 	int boot_fd = m->vcpus[0].fd;
@@ -160,7 +160,7 @@ static void machine_build(struct machine *m)
 		info("vCPUs 1-%u: powered off until the guest starts them (PSCI CPU_ON)",
 		     o->ncpus - 1);
 
-	/* 8. The UART, on a bus emptied of the last boot's devices. */
+	/* The UART, on a bus emptied of the last boot's devices. */
 	m->bus = (struct mmio_bus){ .trace = o->trace ? stderr : NULL };
 	m->stats = (struct stats){ 0 };
 	pl011_init(&m->uart, &(struct pl011_host){ .tx = console_tx,
@@ -180,11 +180,11 @@ static void machine_build(struct machine *m)
 	if (mmio_bus_add(&m->bus, &uart_dev) < 0)
 		die("cannot put the UART on the bus");
 
-	/* 9. The virtio slots: the disks from slot 0, then the console; the rest empty. */
+	/* The virtio slots: the disks from slot 0, then the console; the rest empty. */
 	uint32_t populated = virtio_slots_add(m);
 
 	/*
-	 * 10. The device tree, with a cpu node per vCPU. A fresh random seed each boot lets the
+	 * The device tree, with a cpu node per vCPU. A fresh random seed each boot lets the
 	 * kernel's RNG start unpredictable (/chosen/rng-seed).
 	 */
 	uint8_t seed[32];
