@@ -4,14 +4,15 @@
  * Emulating real hardware register by register, as the PL011 does, costs an exit per byte. virtio
  * (OASIS virtio 1.2) is hardware designed for virtual machines instead: the guest's driver and the
  * VMM's device share rings of buffer descriptors in guest RAM (virtqueues), and one register write
- * (QueueNotify) hands the device a whole batch of work. This stage puts eight virtio-mmio slots on
- * the bus (virtio 1.2, 4.2: slot n at 0x0a000000 + n * 0x1000, interrupt SPI 16 + n):
+ * (QueueNotify) hands the device a whole batch of work. This stage puts eight virtio-mmio slots
+ * (virtio 1.2, 4.2) on the bus, where memmap.h says: slot n at 0x0a000000 + n * 0x1000, a layout
+ * of ours (QEMU's slots are 0x200 apart), with interrupt SPI 16 + n:
  *  - slot 0: virtio-blk, a disk backed by a host file (--disk FILE or --disk FILE,ro);
  *  - slot 1: virtio-console (--virtio-console), which then gets the terminal's input;
  *  - the others are empty: they answer DeviceID 0, as the spec says an absent device does.
  * The transport (virtio_mmio.c), the rings (virtq.c) and the two devices (virtio_blk.c,
- * virtio_console.c) are in their own files; this file creates them and wires their interrupt
- * lines to the vGIC. Everything else is stage 06.
+ * virtio_console.c) are in their own files, and devices.c wires their interrupt lines to the
+ * vGIC; this file adds the steps that create them. Everything else is stage 06.
  */
 #include <errno.h>
 #include <fcntl.h>
