@@ -6,10 +6,10 @@
  * KVM_CREATE_VM, and vCPU fds from KVM_CREATE_VCPU. This stage uses the first two: it checks the
  * API version, prints the capabilities an arm64 VMM relies on, and creates an (empty) VM.
  */
+#define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <getopt.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "opts.h"
 
 /* The one API version there has ever been since Linux 2.6.22 (api.rst, 4.1 KVM_GET_API_VERSION). */
 #define KVM_EXPECTED_API_VERSION 12
@@ -50,11 +51,17 @@ static const struct cap caps[] = {
 	CAP(ARM_EL1_32BIT, false, "32-bit (AArch32) guest kernels"),
 };
 
+/* This stage has only the options every stage has: -v and -h (opts.c). */
+static const struct opt options[] = { { 0 } };
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: stage-01 [-v]\n"
-		   "Opens /dev/kvm, checks the API version, lists the capabilities an arm64 VMM\n"
-		   "needs and creates an empty VM.\n");
+	fprintf(f,
+		"usage: %s [-v]\n"
+		"Opens /dev/kvm, checks the API version, lists the capabilities an arm64 VMM\n"
+		"needs and creates an empty VM.\n",
+		program_invocation_short_name);
+	opts_print(f, options);
 }
 
 /* One clear line for each way opening /dev/kvm goes wrong, with what to do about it. */
@@ -75,34 +82,12 @@ static int kvm_open(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ 0 },
-	};
-	int opt;
+	int first = opts_parse(argc, argv, options, usage, NULL, NULL);
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "hv", options, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'v':
-			log_level++;
-			break;
-		default:
-			fprintf(stderr, "stage-01: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "stage-01: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return 2;
-	}
+	if (first < argc)
+		opts_usage_error("unexpected argument '%s'", argv[first]);
 
-	/* 1. The system fd. */
+	/* The system fd. */
 	int kvm = kvm_open();
 
 	/* KVM on an x86 host runs x86 guests only; the arm64 stages need an arm64 KVM. */
@@ -112,7 +97,7 @@ int main(int argc, char **argv)
 		    "(make stage-01 && ./stage-01 does that)",
 		    host.machine);
 
-	/* 2. The API version: anything but 12 means a kernel we do not know how to talk to. */
+	/* The API version: anything but 12 means a kernel we do not know how to talk to. */
 	int version = ioctl(kvm, KVM_GET_API_VERSION, 0);
 	if (version != KVM_EXPECTED_API_VERSION)
 		die("KVM API version is %d, this VMM speaks version %d", version,
@@ -120,7 +105,7 @@ int main(int argc, char **argv)
 	printf("KVM API version: %d\n\n", version);
 
 	/*
-	 * 3. Capabilities: KVM_CHECK_EXTENSION returns 0 for "no", and for most capabilities 1 for
+	 * Capabilities: KVM_CHECK_EXTENSION returns 0 for "no", and for most capabilities 1 for
 	 * "yes"; some answer with a number instead (api.rst, 4.4).
 	 */
 	printf("%-26s %-9s %s\n", "capability", "answer", "what it is for");
@@ -137,7 +122,7 @@ int main(int argc, char **argv)
 		printf("%-26s %-9s %s\n", caps[i].name, answer, caps[i].why);
 	}
 
-	/* 4. A VM: type 0 asks for the default 40-bit guest physical address space on arm64. */
+	/* A VM: type 0 asks for the default 40-bit guest physical address space on arm64. */
 	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	if (vm < 0)
 		die_errno("KVM_CREATE_VM failed");

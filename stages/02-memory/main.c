@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -25,84 +24,13 @@
 #include "file.h"
 #include "guest_mem.h"
 #include "log.h"
+#include "memmap.h"
+#include "options.h"
 #include "size.h"
-
-#define RAM_BASE     0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
-#define DEFAULT_RAM  (1UL << 30)
-#define MIN_RAM	     (2UL << 20)   /* the image offset plus room for a small guest */
-#define MAX_RAM	     (255UL << 30) /* RAM_BASE + MAX_RAM stays inside a 40-bit IPA space */
-#define IMAGE_OFFSET 0x80000UL	   /* where QEMU's -kernel loads a raw binary, kept for both */
 
 /* guest/memory.S leaves a table of 16 Fibonacci numbers at the start of RAM. */
 #define RESULT_GPA     RAM_BASE
 #define RESULT_ENTRIES 16
-
-struct options {
-	uint64_t ram_size;
-	const char *guest;
-};
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stage-02 [--mem SIZE] [-v] GUEST.bin\n"
-		"Loads GUEST.bin at 0x%lx, runs it once until its first exit and prints the\n"
-		"table it computed in RAM.\n"
-		"  -m, --mem SIZE   guest RAM, e.g. 256M or 1G (default 1G)\n"
-		"  -v, --verbose    say more about each step\n",
-		RAM_BASE + IMAGE_OFFSET);
-}
-
-static void parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option options[] = {
-		{ "mem", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	char a[SIZE_FORMAT_LEN], b[SIZE_FORMAT_LEN];
-	int opt;
-
-	*o = (struct options){ .ram_size = DEFAULT_RAM };
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":m:vh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			if (size_parse(optarg, &o->ram_size) != 0)
-				die("--mem '%s' is not a size (try 256M or 1G)", optarg);
-			if (o->ram_size < MIN_RAM || o->ram_size > MAX_RAM)
-				die("--mem %s is out of range: give between %s and %s", optarg,
-				    size_format(MIN_RAM, a, sizeof(a)),
-				    size_format(MAX_RAM, b, sizeof(b)));
-			if (o->ram_size % (uint64_t)sysconf(_SC_PAGESIZE))
-				die("--mem %s is not a whole number of %ld-byte pages", optarg,
-				    sysconf(_SC_PAGESIZE));
-			break;
-		case 'v':
-			log_level++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			fprintf(stderr, "stage-02: option '%s' needs a value (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		default:
-			fprintf(stderr, "stage-02: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		}
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "stage-02: %s (see --help)\n",
-			optind == argc ? "which guest? give a GUEST.bin"
-				       : "give exactly one guest");
-		exit(2);
-	}
-	o->guest = argv[optind];
-}
 
 /* Copy the guest image into RAM at RAM_BASE + IMAGE_OFFSET; one clear line for each failure. */
 static void load_guest(const struct guest_mem *ram, const char *path)
@@ -135,7 +63,7 @@ int main(int argc, char **argv)
 {
 	struct options opt;
 
-	parse_options(argc, argv, &opt);
+	options_parse(argc, argv, &opt);
 
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
@@ -145,7 +73,7 @@ int main(int argc, char **argv)
 		die_errno("KVM_CREATE_VM");
 
 	/*
-	 * 1. Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
+	 * Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
 	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
 	 * when the guest touches them, so a large --mem costs nothing up front.
 	 */
@@ -164,11 +92,11 @@ int main(int argc, char **argv)
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
 
-	/* 2. The guest program, copied into that memory. */
+	/* The guest program, copied into that memory. */
 	load_guest(&ram, opt.guest);
 
 	/*
-	 * 3. A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
+	 * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
 	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
 	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
 	 */
@@ -189,7 +117,7 @@ int main(int argc, char **argv)
 	if (ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
 		die_errno("KVM_ARM_VCPU_INIT");
 
-	/* 4. Where it starts: the first instruction of the image, in the state booting.rst asks. */
+	/* Where it starts: the first instruction of the image, in the state booting.rst asks. */
 	uint64_t entry = ram.gpa + IMAGE_OFFSET;
 	set_reg(vcpu, REG_PC, entry);
 	set_reg(vcpu, REG_PSTATE, PSTATE_BOOT);
@@ -197,7 +125,7 @@ int main(int argc, char **argv)
 	printf("vCPU 0: PC = 0x%" PRIx64 ", PSTATE = 0x%lx (EL1h, interrupts masked)\n", entry,
 	       PSTATE_BOOT);
 
-	/* 5. Run until the first exit to us. */
+	/* Run until the first exit to us. */
 	if (ioctl(vcpu, KVM_RUN, 0) < 0)
 		die_errno("KVM_RUN");
 
@@ -209,7 +137,7 @@ int main(int argc, char **argv)
 	       run->mmio.is_write ? "wrote" : "read", run->mmio.len, run->mmio.phys_addr);
 
 	/*
-	 * 6. The guest's RAM is our memory too: read the table it left there. guest_read checks the
+	 * The guest's RAM is our memory too: read the table it left there. guest_read checks the
 	 * range lies inside RAM; with a small --mem it may not.
 	 */
 	uint64_t table[RESULT_ENTRIES];

@@ -5,8 +5,8 @@
  * (Documentation/virt/kvm/api.rst, 4.68 KVM_SET_ONE_REG, "ARM64 registers"). A core register's ID
  * is its offset in struct kvm_regs counted in 32-bit words, tagged as arm64, core and 64 bits wide.
  */
-#ifndef ARM64_H
-#define ARM64_H
+#ifndef VELEIRO_ARM64_H
+#define VELEIRO_ARM64_H
 
 #include <linux/kvm.h>
 #include <stddef.h>

@@ -1,14 +1,10 @@
 /*
  * debug_port.h - the simplest possible device: bytes written to it appear on our stdout.
  */
-#ifndef DEBUG_PORT_H
-#define DEBUG_PORT_H
+#ifndef VELEIRO_DEBUG_PORT_H
+#define VELEIRO_DEBUG_PORT_H
 
 #include <stdint.h>
-
-/* Where it sits: the address the PL011 UART takes over in stage 04 (QEMU virt's UART). */
-#define DEBUG_PORT_BASE 0x09000000UL
-#define DEBUG_PORT_SIZE 0x1000UL
 
 uint64_t debug_port_read(uint64_t offset, unsigned int size);
 void debug_port_write(uint64_t offset, unsigned int size, uint64_t value);

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
@@ -32,129 +31,13 @@
 #include "file.h"
 #include "guest_mem.h"
 #include "log.h"
+#include "machine.h"
+#include "memmap.h"
 #include "mmio_bus.h"
+#include "options.h"
 #include "pl011.h"
 #include "regs.h"
 #include "size.h"
-
-#define RAM_BASE     0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
-#define DEFAULT_RAM  (1UL << 30)
-#define MIN_RAM	     (2UL << 20)   /* the image offset plus room for a small guest */
-#define MAX_RAM	     (255UL << 30) /* RAM_BASE + MAX_RAM stays inside a 40-bit IPA space */
-#define IMAGE_OFFSET 0x80000UL	   /* where QEMU's -kernel loads a raw binary, kept for both */
-
-struct options {
-	uint64_t ram_size;
-	const char *guest;
-	bool trace;
-	bool stats;
-};
-
-/* What --stats reports besides the bus's own counts: exits by reason, interrupt line changes. */
-struct stats {
-	uint64_t exits[KVM_EXIT_ARM_NISV + 1];
-	uint64_t irq_raised, irq_lowered;
-};
-
-/* What the run loop works with. */
-struct machine {
-	int vcpu;
-	struct kvm_run *run;
-	struct mmio_bus bus;
-	struct pl011 uart;
-	struct console console;
-	const struct options *opt;
-	struct stats stats;
-};
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stage-04 [--mem SIZE] [--trace] [--stats] [-v] GUEST.bin\n"
-		"Runs GUEST.bin (loaded at 0x%lx) with a PL011 UART at 0x%08lx as its console:\n"
-		"what it sends appears on stdout, stdin (a terminal, a pipe or a file) is what it\n"
-		"receives. Ends when the guest powers off.\n"
-		"  -m, --mem SIZE   guest RAM, e.g. 256M or 1G (default 1G)\n"
-		"  -t, --trace      print every exit on stderr, with the device register it hit\n"
-		"  -s, --stats      print exit and device access counts on stderr at the end\n"
-		"  -v, --verbose    say more about each step\n",
-		RAM_BASE + IMAGE_OFFSET, PL011_BASE);
-}
-
-static void parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option options[] = {
-		{ "mem", required_argument, NULL, 'm' }, { "trace", no_argument, NULL, 't' },
-		{ "stats", no_argument, NULL, 's' },	 { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },	 { 0 },
-	};
-	char a[SIZE_FORMAT_LEN], b[SIZE_FORMAT_LEN];
-	int opt;
-
-	*o = (struct options){ .ram_size = DEFAULT_RAM };
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":m:tsvh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			if (size_parse(optarg, &o->ram_size) != 0)
-				die("--mem '%s' is not a size (try 256M or 1G)", optarg);
-			if (o->ram_size < MIN_RAM || o->ram_size > MAX_RAM)
-				die("--mem %s is out of range: give between %s and %s", optarg,
-				    size_format(MIN_RAM, a, sizeof(a)),
-				    size_format(MAX_RAM, b, sizeof(b)));
-			if (o->ram_size % (uint64_t)sysconf(_SC_PAGESIZE))
-				die("--mem %s is not a whole number of %ld-byte pages", optarg,
-				    sysconf(_SC_PAGESIZE));
-			break;
-		case 't':
-			o->trace = true;
-			break;
-		case 's':
-			o->stats = true;
-			break;
-		case 'v':
-			log_level++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			fprintf(stderr, "stage-04: option '%s' needs a value (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		default:
-			fprintf(stderr, "stage-04: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		}
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "stage-04: %s (see --help)\n",
-			optind == argc ? "which guest? give a GUEST.bin"
-				       : "give exactly one guest");
-		exit(2);
-	}
-	o->guest = argv[optind];
-}
-
-/* Copy the guest image into RAM at RAM_BASE + IMAGE_OFFSET; one clear line for each failure. */
-static void load_guest(const struct guest_mem *ram, const char *path)
-{
-	uint64_t room = ram->size - IMAGE_OFFSET;
-	void *dst = guest_ptr(ram, ram->gpa + IMAGE_OFFSET, room);
-	char a[SIZE_FORMAT_LEN];
-	size_t len;
-	int err = file_load(path, dst, room, &len);
-
-	if (err == -EFBIG)
-		die("%s does not fit: guest RAM has %s from 0x%" PRIx64 " (try a larger --mem)",
-		    path, size_format(room, a, sizeof(a)), ram->gpa + IMAGE_OFFSET);
-	if (err)
-		die("cannot load %s: %s", path, strerror(-err));
-	if (len == 0)
-		die("%s is empty: a guest needs at least one instruction", path);
-	info("loaded %s (%zu bytes) at 0x%" PRIx64, path, len, ram->gpa + IMAGE_OFFSET);
-}
 
 static void set_reg(int vcpu, uint64_t id, uint64_t value)
 {
@@ -164,154 +47,24 @@ static void set_reg(int vcpu, uint64_t id, uint64_t value)
 		die_errno("KVM_SET_ONE_REG 0x%" PRIx64, id);
 }
 
-/*
- * An MMIO exit: kvm_run->mmio says which address, how many bytes and, for a store, the data. The
- * bus passes it to the device that owns the address. For a load we fill mmio.data and KVM
- * completes the guest's instruction on the next KVM_RUN. The data is little-endian, as the guest
- * (and an arm64 host) is.
- */
-static void handle_mmio(struct kvm_run *run, struct mmio_bus *bus)
-{
-	uint64_t value = 0;
-	unsigned int len = run->mmio.len <= sizeof(value) ? run->mmio.len : sizeof(value);
-
-	if (run->mmio.is_write) {
-		memcpy(&value, run->mmio.data, len);
-		mmio_bus_write(bus, run->mmio.phys_addr, len, value);
-	} else {
-		value = mmio_bus_read(bus, run->mmio.phys_addr, len);
-		memcpy(run->mmio.data, &value, sizeof(run->mmio.data));
-	}
-}
-
-/*
- * The UART's interrupt line. With no interrupt controller there is nowhere to send it; we count
- * the changes so --trace and --stats show what stage 05 will deliver.
- */
-static void uart_irq_set(void *ctx, int level)
-{
-	struct machine *m = ctx;
-
-	if (level)
-		m->stats.irq_raised++;
-	else
-		m->stats.irq_lowered++;
-	if (m->opt->trace)
-		fprintf(stderr, "trace: IRQ   pl011 line %s (no interrupt controller yet)\n",
-			level ? "raised" : "lowered");
-}
-
-/* Runs the vCPU until the guest powers off (0) or cannot go on (1). */
-static int run_loop(struct machine *m)
-{
-	int vcpu = m->vcpu;
-	struct kvm_run *run = m->run;
-	const struct options *o = m->opt;
-	struct stats *st = &m->stats;
-
-	for (;;) {
-		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
-			/* A signal arrived while the guest ran: nothing to emulate, run again. */
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			/*
-			 * KVM itself gave up, e.g. ENOSYS for a device access it cannot decode into
-			 * an MMIO exit, such as a load/store pair (stage 08 explains those).
-			 */
-			warn("KVM_RUN failed: %s", strerror(errno));
-			regs_dump(vcpu, stderr);
-			return 1;
-		}
-		if (run->exit_reason < sizeof(st->exits) / sizeof(st->exits[0]))
-			st->exits[run->exit_reason]++;
-
-		switch (run->exit_reason) {
-		case KVM_EXIT_MMIO:
-			handle_mmio(run, &m->bus);
-			break;
-
-		case KVM_EXIT_SYSTEM_EVENT:
-			/*
-			 * PSCI SYSTEM_OFF / SYSTEM_RESET (PSCI spec DEN0022, 5.10/5.11): KVM has
-			 * already stopped the vCPU; what happens next is the VMM's decision. This
-			 * stage has no way to start the guest afresh, so a reset also stops it.
-			 */
-			if (o->trace)
-				fprintf(stderr, "trace: SYSTEM_EVENT %s\n",
-					system_event_name(run->system_event.type));
-			switch (run->system_event.type) {
-			case KVM_SYSTEM_EVENT_SHUTDOWN:
-				info("the guest powered off");
-				return 0;
-			case KVM_SYSTEM_EVENT_RESET:
-				warn("the guest asked for a reset; this stage cannot restart a guest, "
-				     "so it stops here");
-				return 0;
-			default:
-				warn("the guest reported a system event of type %u (%s)",
-				     run->system_event.type,
-				     system_event_name(run->system_event.type));
-				regs_dump(vcpu, stderr);
-				return 1;
-			}
-
-		case KVM_EXIT_FAIL_ENTRY:
-			warn("KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx)",
-			     run->fail_entry.hardware_entry_failure_reason);
-			regs_dump(vcpu, stderr);
-			return 1;
-
-		case KVM_EXIT_INTERNAL_ERROR:
-			warn("KVM hit an internal error running the guest (suberror %u)",
-			     run->internal.suberror);
-			regs_dump(vcpu, stderr);
-			return 1;
-
-		default:
-			warn("unexpected exit %s (%u): this VMM does not handle it",
-			     exit_name(run->exit_reason), run->exit_reason);
-			regs_dump(vcpu, stderr);
-			return 1;
-		}
-	}
-}
-
-static void print_stats(const struct machine *m)
-{
-	const struct stats *st = &m->stats;
-	uint64_t total = 0;
-
-	for (size_t i = 0; i < sizeof(st->exits) / sizeof(st->exits[0]); i++)
-		total += st->exits[i];
-	fprintf(stderr, "stats: %" PRIu64 " exits\n", total);
-	for (size_t i = 0; i < sizeof(st->exits) / sizeof(st->exits[0]); i++)
-		if (st->exits[i])
-			fprintf(stderr, "stats:   %-14s %8" PRIu64 "\n", exit_name(i),
-				st->exits[i]);
-	mmio_bus_print_stats(&m->bus, stderr);
-	fprintf(stderr,
-		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
-		", lowered %" PRIu64 "\n",
-		m->uart.ignored, st->irq_raised, st->irq_lowered);
-	fprintf(stderr, "stats: console: %" PRIu64 " bytes in, %" PRIu64 " bytes out\n",
-		m->console.in_bytes, m->console.out_bytes);
-}
-
 int main(int argc, char **argv)
 {
 	struct options opt;
 
-	parse_options(argc, argv, &opt);
+	options_parse(argc, argv, &opt);
 
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
 		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
+	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
+	if (ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
+		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
 	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	if (vm < 0)
 		die_errno("KVM_CREATE_VM");
 
 	/*
-	 * 1. Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
+	 * Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
 	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
 	 * when the guest touches them, so a large --mem costs nothing up front.
 	 */
@@ -330,11 +83,11 @@ int main(int argc, char **argv)
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
 
-	/* 2. The guest program, copied into that memory. */
+	/* The guest program, copied into that memory. */
 	load_guest(&ram, opt.guest);
 
 	/*
-	 * 3. A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
+	 * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
 	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
 	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
 	 */
@@ -355,7 +108,7 @@ int main(int argc, char **argv)
 	if (ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
 		die_errno("KVM_ARM_VCPU_INIT");
 
-	/* 4. Where it starts: the first instruction of the image, in the state booting.rst asks. */
+	/* Where it starts: the first instruction of the image, in the state booting.rst asks. */
 	uint64_t entry = ram.gpa + IMAGE_OFFSET;
 	set_reg(vcpu, REG_PC, entry);
 	set_reg(vcpu, REG_PSTATE, PSTATE_BOOT);
@@ -364,7 +117,7 @@ int main(int argc, char **argv)
 	     PSTATE_BOOT);
 
 	/*
-	 * 5. The devices. The UART occupies its 4 KiB window on the bus; the console joins it to
+	 * The devices. The UART occupies its 4 KiB window on the bus; the console joins it to
 	 * our stdin and stdout.
 	 */
 	struct machine m = { .vcpu = vcpu, .run = run, .opt = &opt };
@@ -387,7 +140,7 @@ int main(int argc, char **argv)
 	if (mmio_bus_add(&m.bus, &uart_dev) < 0)
 		die("cannot put the UART on the bus");
 
-	/* 6. The run loop. */
+	/* The run loop. */
 	int status = run_loop(&m);
 
 	if (opt.stats)

@@ -6,17 +6,16 @@
  * given to it as callbacks, so the same file serves a polling stage, a threaded one and the unit
  * tests.
  */
-#ifndef PL011_H
-#define PL011_H
+#ifndef VELEIRO_PL011_H
+#define VELEIRO_PL011_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "mmio_bus.h"
 
-#define PL011_BASE	 0x09000000UL /* QEMU virt: the UART */
-#define PL011_SIZE	 0x1000UL     /* one 4 KiB page of registers (TRM 3.1) */
-#define PL011_FIFO_DEPTH 32	      /* r1p5: 32-entry FIFOs (TRM 1.1, "Features of the UART") */
+#define PL011_SIZE	 0x1000UL /* one 4 KiB page of registers (TRM 3.1) */
+#define PL011_FIFO_DEPTH 32	  /* r1p5: 32-entry FIFOs (TRM 1.1, "Features of the UART") */
 
 /* The host side of the UART: tx and irq_set are required, rx_wanted may be NULL. */
 struct pl011_host {

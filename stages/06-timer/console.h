@@ -1,8 +1,8 @@
 /*
  * console.h - the host end of the guest's serial line: our stdin and stdout, joined to the PL011.
  */
-#ifndef CONSOLE_H
-#define CONSOLE_H
+#ifndef VELEIRO_CONSOLE_H
+#define VELEIRO_CONSOLE_H
 
 #include <pthread.h>
 #include <stdbool.h>

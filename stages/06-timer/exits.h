@@ -1,8 +1,8 @@
 /*
  * exits.h - names for the reasons KVM_RUN returns to us, for traces, statistics and errors.
  */
-#ifndef EXITS_H
-#define EXITS_H
+#ifndef VELEIRO_EXITS_H
+#define VELEIRO_EXITS_H
 
 #include <stdint.h>
 

@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
@@ -31,149 +30,15 @@
 #include "file.h"
 #include "guest_mem.h"
 #include "log.h"
+#include "machine.h"
+#include "memmap.h"
 #include "mmio_bus.h"
+#include "options.h"
 #include "pl011.h"
 #include "regs.h"
 #include "size.h"
 #include "timer.h"
 #include "vgic.h"
-
-#define RAM_BASE     0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
-#define DEFAULT_RAM  (1UL << 30)
-#define MIN_RAM	     (2UL << 20)   /* the image offset plus room for a small guest */
-#define MAX_RAM	     (255UL << 30) /* RAM_BASE + MAX_RAM stays inside a 40-bit IPA space */
-#define IMAGE_OFFSET 0x80000UL	   /* where QEMU's -kernel loads a raw binary, kept for both */
-#define UART_INTID   33		   /* QEMU virt: the PL011 is SPI 1, level-sensitive */
-
-struct options {
-	uint64_t ram_size;
-	const char *guest;
-	int gic_version; /* 2 or 3; 0: 3 if the host can, else 2 */
-	bool trace;
-	bool stats;
-};
-
-/* What --stats reports besides the bus's own counts: exits by reason, interrupt line changes. */
-struct stats {
-	uint64_t exits[KVM_EXIT_ARM_NISV + 1];
-	uint64_t irq_raised, irq_lowered;
-};
-
-/* What the run loop and the input thread work with. */
-struct machine {
-	int vm, vcpu;
-	struct kvm_run *run;
-	/* Held by whichever thread touches a device: the vCPU's on MMIO exits, the console's. */
-	pthread_mutex_t lock;
-	struct mmio_bus bus;
-	struct pl011 uart;
-	struct console console;
-	const struct options *opt;
-	struct stats stats;
-};
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: stage-06 [--mem SIZE] [--gic v2|v3] [--trace] [--stats] [-v] GUEST.bin\n"
-		"Runs GUEST.bin (loaded at 0x%lx) with a PL011 UART at 0x%08lx as its console\n"
-		"and an in-kernel GIC that delivers the UART's interrupt (INTID %d) and the\n"
-		"arch timer's (virtual INTID %d, physical %d). What it\n"
-		"sends appears on stdout, stdin (a terminal, a pipe or a file) is what it\n"
-		"receives. Ends when the guest powers off.\n"
-		"  -m, --mem SIZE   guest RAM, e.g. 256M or 1G (default 1G)\n"
-		"  -g, --gic v2|v3  the GIC version (default: v3 if the host can, else v2)\n"
-		"  -t, --trace      print every exit on stderr, with the device register it hit\n"
-		"  -s, --stats      print exit and device access counts on stderr at the end\n"
-		"  -v, --verbose    say more about each step\n",
-		RAM_BASE + IMAGE_OFFSET, PL011_BASE, UART_INTID, TIMER_VIRT_INTID,
-		TIMER_PHYS_INTID);
-}
-
-static void parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option options[] = {
-		{ "mem", required_argument, NULL, 'm' },
-		{ "gic", required_argument, NULL, 'g' },
-		{ "trace", no_argument, NULL, 't' },
-		{ "stats", no_argument, NULL, 's' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	char a[SIZE_FORMAT_LEN], b[SIZE_FORMAT_LEN];
-	int opt;
-
-	*o = (struct options){ .ram_size = DEFAULT_RAM };
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":m:g:tsvh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			if (size_parse(optarg, &o->ram_size) != 0)
-				die("--mem '%s' is not a size (try 256M or 1G)", optarg);
-			if (o->ram_size < MIN_RAM || o->ram_size > MAX_RAM)
-				die("--mem %s is out of range: give between %s and %s", optarg,
-				    size_format(MIN_RAM, a, sizeof(a)),
-				    size_format(MAX_RAM, b, sizeof(b)));
-			if (o->ram_size % (uint64_t)sysconf(_SC_PAGESIZE))
-				die("--mem %s is not a whole number of %ld-byte pages", optarg,
-				    sysconf(_SC_PAGESIZE));
-			break;
-		case 'g':
-			if (strcmp(optarg, "v2") == 0 || strcmp(optarg, "v3") == 0)
-				o->gic_version = optarg[1] - '0';
-			else
-				die("--gic takes v2 or v3, not '%s'", optarg);
-			break;
-		case 't':
-			o->trace = true;
-			break;
-		case 's':
-			o->stats = true;
-			break;
-		case 'v':
-			log_level++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case ':':
-			fprintf(stderr, "stage-06: option '%s' needs a value (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		default:
-			fprintf(stderr, "stage-06: unknown option '%s' (see --help)\n",
-				argv[optind - 1]);
-			exit(2);
-		}
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "stage-06: %s (see --help)\n",
-			optind == argc ? "which guest? give a GUEST.bin"
-				       : "give exactly one guest");
-		exit(2);
-	}
-	o->guest = argv[optind];
-}
-
-/* Copy the guest image into RAM at RAM_BASE + IMAGE_OFFSET; one clear line for each failure. */
-static void load_guest(const struct guest_mem *ram, const char *path)
-{
-	uint64_t room = ram->size - IMAGE_OFFSET;
-	void *dst = guest_ptr(ram, ram->gpa + IMAGE_OFFSET, room);
-	char a[SIZE_FORMAT_LEN];
-	size_t len;
-	int err = file_load(path, dst, room, &len);
-
-	if (err == -EFBIG)
-		die("%s does not fit: guest RAM has %s from 0x%" PRIx64 " (try a larger --mem)",
-		    path, size_format(room, a, sizeof(a)), ram->gpa + IMAGE_OFFSET);
-	if (err)
-		die("cannot load %s: %s", path, strerror(-err));
-	if (len == 0)
-		die("%s is empty: a guest needs at least one instruction", path);
-	info("loaded %s (%zu bytes) at 0x%" PRIx64, path, len, ram->gpa + IMAGE_OFFSET);
-}
 
 static void set_reg(int vcpu, uint64_t id, uint64_t value)
 {
@@ -183,180 +48,24 @@ static void set_reg(int vcpu, uint64_t id, uint64_t value)
 		die_errno("KVM_SET_ONE_REG 0x%" PRIx64, id);
 }
 
-/*
- * An MMIO exit: kvm_run->mmio says which address, how many bytes and, for a store, the data. The
- * bus passes it to the device that owns the address. For a load we fill mmio.data and KVM
- * completes the guest's instruction on the next KVM_RUN. The data is little-endian, as the guest
- * (and an arm64 host) is.
- */
-static void handle_mmio(struct kvm_run *run, struct machine *m)
-{
-	uint64_t value = 0;
-	unsigned int len = run->mmio.len <= sizeof(value) ? run->mmio.len : sizeof(value);
-
-	pthread_mutex_lock(&m->lock);
-	if (run->mmio.is_write) {
-		memcpy(&value, run->mmio.data, len);
-		mmio_bus_write(&m->bus, run->mmio.phys_addr, len, value);
-	} else {
-		value = mmio_bus_read(&m->bus, run->mmio.phys_addr, len);
-		memcpy(run->mmio.data, &value, sizeof(run->mmio.data));
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
-/*
- * The UART's interrupt line, wired to the vGIC. Called with the device lock held, from either
- * thread; KVM_IRQ_LINE is safe while the vCPU runs: KVM marks the interrupt pending and kicks the
- * vCPU out of WFI or the guest.
- */
-static void uart_irq_set(void *ctx, int level)
-{
-	struct machine *m = ctx;
-	int err = vgic_set_spi(m->vm, UART_INTID, level);
-
-	if (err)
-		die("KVM_IRQ_LINE (INTID %d, level %d): %s", UART_INTID, level, strerror(-err));
-	if (level)
-		m->stats.irq_raised++;
-	else
-		m->stats.irq_lowered++;
-	if (m->opt->trace)
-		fprintf(stderr, "trace: IRQ   pl011 line %s (KVM_IRQ_LINE, INTID %d)\n",
-			level ? "raised" : "lowered", UART_INTID);
-}
-
-/* Runs the vCPU until the guest powers off (0) or cannot go on (1). */
-static int run_loop(struct machine *m)
-{
-	int vcpu = m->vcpu;
-	struct kvm_run *run = m->run;
-	const struct options *o = m->opt;
-	struct stats *st = &m->stats;
-
-	for (;;) {
-		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
-			/* A signal arrived while the guest ran: nothing to emulate, run again. */
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			/*
-			 * KVM itself gave up, e.g. ENOSYS for a device access it cannot decode into
-			 * an MMIO exit, such as a load/store pair (stage 08 explains those).
-			 */
-			warn("KVM_RUN failed: %s", strerror(errno));
-			regs_dump(vcpu, stderr);
-			return 1;
-		}
-		if (run->exit_reason < sizeof(st->exits) / sizeof(st->exits[0]))
-			st->exits[run->exit_reason]++;
-
-		switch (run->exit_reason) {
-		case KVM_EXIT_MMIO:
-			handle_mmio(run, m);
-			break;
-
-		case KVM_EXIT_SYSTEM_EVENT:
-			/*
-			 * PSCI SYSTEM_OFF / SYSTEM_RESET (PSCI spec DEN0022, 5.10/5.11): KVM has
-			 * already stopped the vCPU; what happens next is the VMM's decision. This
-			 * stage has no way to start the guest afresh, so a reset also stops it.
-			 */
-			if (o->trace)
-				fprintf(stderr, "trace: SYSTEM_EVENT %s\n",
-					system_event_name(run->system_event.type));
-			switch (run->system_event.type) {
-			case KVM_SYSTEM_EVENT_SHUTDOWN:
-				info("the guest powered off");
-				return 0;
-			case KVM_SYSTEM_EVENT_RESET:
-				warn("the guest asked for a reset; this stage cannot restart a guest, "
-				     "so it stops here");
-				return 0;
-			default:
-				warn("the guest reported a system event of type %u (%s)",
-				     run->system_event.type,
-				     system_event_name(run->system_event.type));
-				regs_dump(vcpu, stderr);
-				return 1;
-			}
-
-		case KVM_EXIT_FAIL_ENTRY:
-			warn("KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx)",
-			     run->fail_entry.hardware_entry_failure_reason);
-			regs_dump(vcpu, stderr);
-			return 1;
-
-		case KVM_EXIT_INTERNAL_ERROR:
-			warn("KVM hit an internal error running the guest (suberror %u)",
-			     run->internal.suberror);
-			regs_dump(vcpu, stderr);
-			return 1;
-
-		default:
-			warn("unexpected exit %s (%u): this VMM does not handle it",
-			     exit_name(run->exit_reason), run->exit_reason);
-			regs_dump(vcpu, stderr);
-			return 1;
-		}
-	}
-}
-
-static void print_stats(const struct machine *m)
-{
-	const struct stats *st = &m->stats;
-	uint64_t total = 0;
-
-	for (size_t i = 0; i < sizeof(st->exits) / sizeof(st->exits[0]); i++)
-		total += st->exits[i];
-	fprintf(stderr, "stats: %" PRIu64 " exits\n", total);
-	for (size_t i = 0; i < sizeof(st->exits) / sizeof(st->exits[0]); i++)
-		if (st->exits[i])
-			fprintf(stderr, "stats:   %-14s %8" PRIu64 "\n", exit_name(i),
-				st->exits[i]);
-	mmio_bus_print_stats(&m->bus, stderr);
-	fprintf(stderr,
-		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
-		", lowered %" PRIu64 "\n",
-		m->uart.ignored, st->irq_raised, st->irq_lowered);
-	fprintf(stderr, "stats: console: %" PRIu64 " bytes in, %" PRIu64 " bytes out\n",
-		m->console.in_bytes, m->console.out_bytes);
-	timer_print_state(m->vcpu, stderr);
-}
-
-/* One clear line when the host cannot give the guest the GIC asked for. */
-static void gic_unavailable(int version, int err)
-{
-	if (version == 2)
-		die("this host cannot give the guest a GICv2 (KVM_CREATE_DEVICE: %s): KVM emulates "
-		    "one only on a GICv2 host or a GICv3 with GICv2 compatibility; leave out "
-		    "--gic v2",
-		    strerror(-err));
-	if (version == 3)
-		die("this host cannot give the guest a GICv3 (KVM_CREATE_DEVICE: %s): its GIC is "
-		    "older; use --gic v2",
-		    strerror(-err));
-	die("this host's KVM has no in-kernel GIC (KVM_CREATE_DEVICE: %s)", strerror(-err));
-}
-
 int main(int argc, char **argv)
 {
 	struct options opt;
 
-	parse_options(argc, argv, &opt);
+	options_parse(argc, argv, &opt);
 
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
 		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
-	/* Our guests power off through PSCI 0.2 (SYSTEM_OFF): make sure this KVM offers it. */
+	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
 	if (ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
-		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power "
-		    "off");
+		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
 	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	if (vm < 0)
 		die_errno("KVM_CREATE_VM");
 
 	/*
-	 * 1. Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
+	 * Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
 	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
 	 * when the guest touches them, so a large --mem costs nothing up front.
 	 */
@@ -375,11 +84,11 @@ int main(int argc, char **argv)
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
 
-	/* 2. The guest program, copied into that memory. */
+	/* The guest program, copied into that memory. */
 	load_guest(&ram, opt.guest);
 
 	/*
-	 * 3. The interrupt controller: a KVM device, placed where QEMU's virt machine has its GIC,
+	 * The interrupt controller: a KVM device, placed where QEMU's virt machine has its GIC,
 	 * with 128 interrupt IDs. This may come before or after creating the vCPUs, but always
 	 * before the first KVM_RUN.
 	 */
@@ -395,7 +104,7 @@ int main(int argc, char **argv)
 		     GIC_DIST_BASE, GIC_CPU_BASE, GIC_NR_IRQS);
 
 	/*
-	 * 4. A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
+	 * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
 	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
 	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
 	 */
@@ -417,7 +126,7 @@ int main(int argc, char **argv)
 		die_errno("KVM_ARM_VCPU_INIT");
 
 	/*
-	 * 5. Every vCPU exists: now, and not before, the vGIC can be initialised. It sizes itself
+	 * Every vCPU exists: now, and not before, the vGIC can be initialised. It sizes itself
 	 * for the vCPUs it sees; a KVM_CREATE_VCPU after this fails with EBUSY. (For a GICv3,
 	 * KVM_IRQ_LINE before this fails with EBUSY too.)
 	 */
@@ -426,7 +135,7 @@ int main(int argc, char **argv)
 		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
 
 	/*
-	 * 6. The timers' interrupts: which PPI each of the vCPU's timers raises in the vGIC. This
+	 * The timers' interrupts: which PPI each of the vCPU's timers raises in the vGIC. This
 	 * needs the vGIC to exist, applies to every vCPU created so far, and must happen before any
 	 * of them runs. A kernel without these attributes uses the same numbers by default.
 	 */
@@ -441,7 +150,7 @@ int main(int argc, char **argv)
 	if (timer_get_irqs(vcpu, &virt_intid, &phys_intid) == 0)
 		info("vCPU 0 timers: virtual INTID %d, physical INTID %d", virt_intid, phys_intid);
 
-	/* 7. Where it starts: the first instruction of the image, in the state booting.rst asks. */
+	/* Where it starts: the first instruction of the image, in the state booting.rst asks. */
 	uint64_t entry = ram.gpa + IMAGE_OFFSET;
 	set_reg(vcpu, REG_PC, entry);
 	set_reg(vcpu, REG_PSTATE, PSTATE_BOOT);
@@ -450,7 +159,7 @@ int main(int argc, char **argv)
 	     PSTATE_BOOT);
 
 	/*
-	 * 8. The devices. The UART occupies its 4 KiB window on the bus, its interrupt line goes to
+	 * The devices. The UART occupies its 4 KiB window on the bus, its interrupt line goes to
 	 * the vGIC, and the console joins it to our stdin and stdout. Static, not on the stack: the
 	 * input thread may still use it while exit() runs after main returns.
 	 */
@@ -476,7 +185,7 @@ int main(int argc, char **argv)
 	if (mmio_bus_add(&m.bus, &uart_dev) < 0)
 		die("cannot put the UART on the bus");
 
-	/* 9. Input from now on arrives on its own thread; the vCPU runs on this one. */
+	/* Input from now on arrives on its own thread; the vCPU runs on this one. */
 	console_start(&m.console);
 	int status = run_loop(&m);
 

@@ -6,8 +6,8 @@
  * address and hands it the access as an offset into that window. Devices only ever see this
  * interface: they never call KVM, so they can be tested on any host.
  */
-#ifndef MMIO_BUS_H
-#define MMIO_BUS_H
+#ifndef VELEIRO_MMIO_BUS_H
+#define VELEIRO_MMIO_BUS_H
 
 #include <stdint.h>
 #include <stdio.h>

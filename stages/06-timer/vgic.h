@@ -2,16 +2,12 @@
  * vgic.h - the in-kernel interrupt controller: KVM emulates an Arm GIC for the guest, and the VMM
  * only creates it, says where it sits in guest physical memory, and drives device lines into it.
  */
-#ifndef VGIC_H
-#define VGIC_H
+#ifndef VELEIRO_VGIC_H
+#define VELEIRO_VGIC_H
 
 #include <stdint.h>
 
-/* QEMU virt's GIC layout (hw/arm/virt.c's memory map, which Linux device trees describe). */
-#define GIC_DIST_BASE	0x08000000UL /* distributor, both versions */
-#define GIC_CPU_BASE	0x08010000UL /* GICv2 CPU interface */
-#define GIC_REDIST_BASE 0x080a0000UL /* GICv3 redistributors, 128 KiB per vCPU */
-#define GIC_NR_IRQS	128	     /* INTIDs 0-127: 16 SGIs, 16 PPIs, 96 SPIs */
+#define GIC_NR_IRQS 128 /* INTIDs 0-127: 16 SGIs, 16 PPIs, 96 SPIs */
 
 struct vgic {
 	int fd;	     /* the KVM device */

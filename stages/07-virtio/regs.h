@@ -1,8 +1,8 @@
 /*
  * regs.h - reading vCPU registers, and the register dump a VMM prints when a guest goes wrong.
  */
-#ifndef REGS_H
-#define REGS_H
+#ifndef VELEIRO_REGS_H
+#define VELEIRO_REGS_H
 
 #include <stdint.h>
 #include <stdio.h>

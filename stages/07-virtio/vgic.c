@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "memmap.h"
 #include "vgic.h"
 
 static int vgic_set_attr(int fd, uint32_t group, uint64_t attr, const void *value)

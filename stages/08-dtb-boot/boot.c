@@ -24,6 +24,12 @@
  *   0  code0, code1 (branch to the kernel)   24 flags
  *   8  text_offset                           32 reserved (3 x 8 bytes)
  *   16 image_size                            56 magic "ARM\x64", 60 PE header offset
+ *
+ * A kernel built with an EFI stub is also a PE/COFF executable (Microsoft PE/COFF specification,
+ * "File Headers" and "Section Table"), and the header's last word says where its PE header is.
+ * Its section table tells how long the file must be, which the Image header alone cannot: it
+ * counts the BSS, which is not in the file. A file shorter than its sections was cut short (a
+ * failed copy or download); starting it would run a kernel with part of its code missing.
  */
 #include <errno.h>
 #include <string.h>
@@ -41,11 +47,21 @@
 #define IMAGE_IMAGE_SIZE      16	  /* le64: effective size, 0 before Linux 3.17 */
 #define IMAGE_FLAGS	      24	  /* le64: kernel flags */
 #define IMAGE_MAGIC	      56	  /* "ARM\x64" */
+#define IMAGE_PE_OFFSET	      60	  /* le32: offset of the PE header, 0 without EFI stub */
 #define IMAGE_FLAG_BE	      (1ULL << 0) /* bit 0: kernel is big-endian */
 #define IMAGE_FLAG_PAGE_SHIFT 1		  /* bits 2:1: 0 unspecified, 1 4K, 2 16K, 3 64K */
 #define IMAGE_OLD_TEXT_OFFSET 0x80000ULL  /* what image_size == 0 implies (booting.rst 4) */
 
+/* PE/COFF, offsets from the "PE\0\0" signature, then within a 40-byte section header. */
+#define PE_NUMBER_OF_SECTIONS  6  /* le16: COFF header NumberOfSections */
+#define PE_SIZE_OF_OPTIONAL    20 /* le16: COFF header SizeOfOptionalHeader */
+#define PE_OPTIONAL_HEADER     24 /* signature (4) + COFF header (20) */
+#define PE_SECTION_SIZE	       40
+#define PE_SECTION_RAW_SIZE    16 /* le32: SizeOfRawData */
+#define PE_SECTION_RAW_POINTER 20 /* le32: PointerToRawData */
+
 static const char image_magic[4] = { 'A', 'R', 'M', 0x64 };
+static const char pe_signature[4] = { 'P', 'E', 0, 0 };
 
 static uint64_t align_down(uint64_t x, uint64_t a)
 {
@@ -58,6 +74,16 @@ static uint64_t align_up(uint64_t x, uint64_t a)
 	return x > UINT64_MAX - (a - 1) ? UINT64_MAX : align_down(x + a - 1, a);
 }
 
+static uint16_t boot_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t boot_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static uint64_t boot_le64(const uint8_t *p)
 {
 	uint64_t v = 0;
@@ -65,6 +91,37 @@ static uint64_t boot_le64(const uint8_t *p)
 	for (unsigned int i = 0; i < 8; i++)
 		v |= (uint64_t)p[i] << (8 * i);
 	return v;
+}
+
+/*
+ * Whether the len bytes at p hold every section the Image's PE/COFF header lists. Offset 0
+ * means no EFI stub, so nothing to check; an offset that is not a PE signature is not ours to
+ * judge. A header or section table that itself runs past the end is a truncated file.
+ */
+static bool boot_pe_complete(const uint8_t *p, uint64_t len)
+{
+	uint64_t pe = boot_le32(p + IMAGE_PE_OFFSET), table;
+	unsigned int sections;
+
+	if (pe == 0)
+		return true;
+	if (pe > len || len - pe < PE_OPTIONAL_HEADER)
+		return false;
+	if (memcmp(p + pe, pe_signature, sizeof(pe_signature)) != 0)
+		return true;
+	sections = boot_le16(p + pe + PE_NUMBER_OF_SECTIONS);
+	table = pe + PE_OPTIONAL_HEADER + boot_le16(p + pe + PE_SIZE_OF_OPTIONAL);
+	if (table > len || (len - table) / PE_SECTION_SIZE < sections)
+		return false;
+	for (unsigned int i = 0; i < sections; i++) {
+		const uint8_t *s = p + table + i * PE_SECTION_SIZE;
+		uint64_t end = (uint64_t)boot_le32(s + PE_SECTION_RAW_POINTER) +
+			       boot_le32(s + PE_SECTION_RAW_SIZE);
+
+		if (end > len)
+			return false;
+	}
+	return true;
 }
 
 enum boot_error boot_parse(const void *data, uint64_t len, struct boot_image *img)
@@ -82,6 +139,8 @@ enum boot_error boot_parse(const void *data, uint64_t len, struct boot_image *im
 		return BOOT_ERR_TRUNCATED;
 
 	img->is_image = true;
+	if (!boot_pe_complete(p, len))
+		return BOOT_ERR_TRUNCATED_BODY;
 	img->image_size = boot_le64(p + IMAGE_IMAGE_SIZE);
 	if (img->image_size == 0) {
 		/*
@@ -223,18 +282,20 @@ const char *boot_strerror(enum boot_error err)
 		return "the kernel file is empty";
 	case BOOT_ERR_TRUNCATED:
 		return "truncated arm64 Image: the file ends inside its 64-byte header";
+	case BOOT_ERR_TRUNCATED_BODY:
+		return "truncated arm64 Image: the file is shorter than its PE/COFF header says";
 	case BOOT_ERR_BIG_ENDIAN:
 		return "big-endian arm64 Image: only little-endian kernels are supported";
 	case BOOT_ERR_TEXT_OFFSET:
 		return "corrupt arm64 Image: text_offset is not a multiple of 4 KiB";
 	case BOOT_ERR_KERNEL_TOO_BIG:
-		return "the kernel and device tree do not fit in guest RAM (raise --mem)";
+		return "the kernel and device tree do not fit in guest RAM";
 	case BOOT_ERR_INITRD_READ:
 		return "cannot read the initrd file";
 	case BOOT_ERR_INITRD_EMPTY:
 		return "the initrd file is empty";
 	case BOOT_ERR_INITRD_TOO_BIG:
-		return "the kernel, initrd and device tree do not fit in guest RAM (raise --mem)";
+		return "the kernel, initrd and device tree do not fit in guest RAM";
 	}
 	return "unknown boot error";
 }

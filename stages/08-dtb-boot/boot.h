@@ -31,6 +31,7 @@ enum boot_error {
 	BOOT_ERR_KERNEL_READ,	 /* kernel file missing or unreadable: see sys_errno */
 	BOOT_ERR_KERNEL_EMPTY,	 /* kernel file has no bytes at all */
 	BOOT_ERR_TRUNCATED,	 /* Image magic, but the file ends inside the 64-byte header */
+	BOOT_ERR_TRUNCATED_BODY, /* shorter than the sections its PE/COFF header lists */
 	BOOT_ERR_BIG_ENDIAN,	 /* Image built for a big-endian kernel */
 	BOOT_ERR_TEXT_OFFSET,	 /* Image text_offset not a multiple of 4 KiB */
 	BOOT_ERR_KERNEL_TOO_BIG, /* kernel (with its BSS) and the DTB do not fit in RAM */
@@ -60,7 +61,8 @@ struct boot_layout {
 /*
  * Read the header of a kernel file of len bytes that starts at data (len may be below 64).
  * BOOT_OK with img filled in (is_image false for a raw binary), or BOOT_ERR_KERNEL_EMPTY,
- * BOOT_ERR_TRUNCATED, BOOT_ERR_BIG_ENDIAN, BOOT_ERR_TEXT_OFFSET.
+ * BOOT_ERR_TRUNCATED, BOOT_ERR_TRUNCATED_BODY (needs the whole file in data), BOOT_ERR_BIG_ENDIAN,
+ * BOOT_ERR_TEXT_OFFSET.
  */
 enum boot_error boot_parse(const void *data, uint64_t len, struct boot_image *img);
 

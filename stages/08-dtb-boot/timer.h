@@ -3,14 +3,10 @@
  * through the vGIC on its own; the VMM says which interrupt IDs those are, and can look at the
  * timer's registers.
  */
-#ifndef TIMER_H
-#define TIMER_H
+#ifndef VELEIRO_TIMER_H
+#define VELEIRO_TIMER_H
 
 #include <stdio.h>
-
-/* QEMU virt's wiring, which its device tree (and ours, in stage 08) states: PPIs 11 and 14. */
-#define TIMER_VIRT_INTID 27 /* EL1 virtual timer */
-#define TIMER_PHYS_INTID 30 /* EL1 physical timer */
 
 /*
  * Tell KVM which PPIs the virtual and physical timers raise (KVM_ARM_VCPU_TIMER_CTRL). Once the

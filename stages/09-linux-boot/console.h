@@ -2,8 +2,8 @@
  * console.h - the host end of the guest's console: our stdin and stdout, joined to a device (the
  * PL011, or virtio-console), with an escape key sequence on a terminal: Ctrl-A x quits.
  */
-#ifndef CONSOLE_H
-#define CONSOLE_H
+#ifndef VELEIRO_CONSOLE_H
+#define VELEIRO_CONSOLE_H
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -5,9 +5,9 @@
  * in chapter 3) and the Linux DT bindings of each device: arm,gic-v3 and arm,cortex-a15-gic
  * (interrupt-controller/arm,gic-v3.yaml, arm,gic.yaml), arm,armv8-timer (timer/arm,arch_timer),
  * arm,psci (arm/psci.yaml), fixed-clock, arm,pl011 + arm,primecell (serial/pl011.yaml) and
- * virtio,mmio (virtio/mmio.yaml). Addresses and interrupt numbers are the guest-visible machine
- * of PLAN.md, which follows QEMU virt (except that virtio-mmio slots are 4 KiB apart here and
- * 512 bytes apart in QEMU), so a guest finds the same devices at the same places on both.
+ * virtio,mmio (virtio/mmio.yaml). Addresses and interrupt numbers come from memmap.h, which
+ * follows QEMU virt (except that virtio-mmio slots are 4 KiB apart here and 512 bytes apart in
+ * QEMU), so a guest finds the same devices at the same places on both.
  *
  * libfdt's sequential-write API builds the blob front to back: fdt_begin_node() opens a node,
  * fdt_property*() add to the node that is open, fdt_end_node() closes it, and all properties
@@ -22,21 +22,14 @@
 #include <libfdt.h>
 
 #include "dtb.h"
+#include "memmap.h"
+#include "pl011.h"
 
-/* Guest-visible machine (PLAN.md). */
-#define GIC_DIST_BASE	 0x08000000ULL /* GICD: Distributor */
-#define GIC_DIST_SIZE_V3 0x10000ULL    /* GICv3 Distributor: one 64 KiB frame */
-#define GIC_DIST_SIZE_V2 0x1000ULL     /* GICv2 Distributor: 4 KiB (KVM_VGIC_V2_DIST_SIZE) */
-#define GIC_CPU_BASE	 0x08010000ULL /* GICC: GICv2 CPU interface */
-#define GIC_CPU_SIZE	 0x2000ULL     /* 8 KiB: GICC_DIR sits at 0x1000 (KVM_VGIC_V2_CPU_SIZE) */
-#define GIC_REDIST_BASE	 0x080A0000ULL /* GICR: first GICv3 Redistributor */
-#define GIC_REDIST_SIZE	 0x20000ULL    /* per vCPU: RD_base + SGI_base, 64 KiB each */
-#define UART_BASE	 0x09000000ULL /* PL011 UART */
-#define UART_SIZE	 0x1000ULL
-#define VIRTIO_BASE	 0x0A000000ULL /* virtio-mmio slot 0 */
-#define VIRTIO_STRIDE	 0x1000ULL     /* one 4 KiB page per slot */
-#define VIRTIO_SIZE	 0x200ULL      /* registers 0x000-0x0ff + device config 0x100-0x1ff */
-#define APB_PCLK_HZ	 24000000      /* PL011 reference clock, the value QEMU virt uses */
+/* The GIC's frames: sizes fixed by the architecture, addresses in memmap.h. */
+#define GIC_DIST_SIZE_V3 0x10000ULL /* GICv3 Distributor: one 64 KiB frame */
+#define GIC_DIST_SIZE_V2 0x1000ULL  /* GICv2 Distributor: 4 KiB (KVM_VGIC_V2_DIST_SIZE) */
+#define GIC_CPU_SIZE	 0x2000ULL  /* 8 KiB: GICC_DIR sits at 0x1000 (KVM_VGIC_V2_CPU_SIZE) */
+#define APB_PCLK_HZ	 24000000   /* PL011 reference clock, the value QEMU virt uses */
 
 /*
  * Interrupt specifiers, three cells (GIC bindings): cell 1 is the type (GIC_SPI or GIC_PPI),
@@ -51,14 +44,14 @@
 #define IRQ_TYPE_LEVEL_LOW   8
 #define GIC_PPI_CPU_SHIFT    8
 
-#define UART_SPI	 1  /* INTID 33 */
-#define VIRTIO_SPI_FIRST 16 /* slot n: SPI 16 + n = INTID 48 + n */
+#define UART_SPI	 (UART_INTID - GIC_SPI_INTID(0))
+#define VIRTIO_SPI_FIRST (VIRTIO_INTID(0) - GIC_SPI_INTID(0)) /* slot n: SPI VIRTIO_SPI_FIRST + n */
 
 /* Arch timer PPIs in the order the arm,armv8-timer binding lists them. */
 #define TIMER_PPI_SEC_PHYS 13 /* INTID 29: secure EL1 physical timer */
-#define TIMER_PPI_PHYS	   14 /* INTID 30: non-secure EL1 physical timer */
-#define TIMER_PPI_VIRT	   11 /* INTID 27: virtual timer */
-#define TIMER_PPI_HYP	   10 /* INTID 26: EL2 physical timer */
+#define TIMER_PPI_PHYS	   (TIMER_PHYS_INTID - GIC_PPI_INTID(0)) /* non-secure EL1 physical */
+#define TIMER_PPI_VIRT	   (TIMER_VIRT_INTID - GIC_PPI_INTID(0)) /* virtual timer */
+#define TIMER_PPI_HYP	   10					 /* INTID 26: EL2 physical timer */
 
 /* Any unique values other than 0 and 0xffffffff will do (DT spec 2.3.3). */
 #define PHANDLE_GIC	 1
@@ -215,7 +208,7 @@ static int dtb_add_uart(void *fdt)
 	static const char compatible[] = "arm,pl011\0arm,primecell";
 	static const char clock_names[] = "uartclk\0apb_pclk";
 	fdt32_t clocks[2] = { cpu_to_fdt32(PHANDLE_APB_PCLK), cpu_to_fdt32(PHANDLE_APB_PCLK) };
-	uint64_t reg[2] = { UART_BASE, UART_SIZE };
+	uint64_t reg[2] = { PL011_BASE, PL011_SIZE };
 
 	/* The PL011 needs its reference clock (uartclk) and the AMBA bus clock (apb_pclk). */
 	FDT_TRY(fdt_begin_node(fdt, "apb-pclk"));
@@ -237,14 +230,14 @@ static int dtb_add_uart(void *fdt)
 
 static int dtb_add_virtio(void *fdt, unsigned int slot)
 {
-	uint64_t reg[2] = { VIRTIO_BASE + slot * VIRTIO_STRIDE, VIRTIO_SIZE };
+	uint64_t reg[2] = { VIRTIO_BASE + slot * VIRTIO_STRIDE, VIRTIO_WINDOW };
 	char name[32];
 
 	snprintf(name, sizeof(name), "virtio_mmio@%" PRIx64, reg[0]);
 	FDT_TRY(fdt_begin_node(fdt, name));
 	FDT_TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
 	FDT_TRY(dtb_prop_reg(fdt, reg, 1));
-	/* Edge: the device raises the line once per notification (PLAN.md, as QEMU virt). */
+	/* Edge: the device raises the line once per notification (as QEMU virt's are). */
 	FDT_TRY(dtb_prop_irq(fdt, GIC_SPI, VIRTIO_SPI_FIRST + slot, IRQ_TYPE_EDGE_RISING));
 	/* The device reads guest RAM through the VMM, which sees what the CPUs wrote. */
 	FDT_TRY(fdt_property(fdt, "dma-coherent", NULL, 0));

@@ -4,7 +4,7 @@
  * A DTB is how an arm64 OS learns what hardware exists and where (Devicetree Specification
  * v0.4; Linux Documentation/arch/arm64/booting.rst section 2 requires one). The VMM writes it
  * into guest RAM and passes its address in x0. Addresses and interrupts are fixed by the
- * machine layout in PLAN.md; what varies per run is described by struct dtb_machine.
+ * machine layout in memmap.h; what varies per run is described by struct dtb_machine.
  *
  * dtb_build() is this project's function, built on libfdt. The file is called dtb, not fdt,
  * because libfdt.h includes its own <fdt.h>, which a header of that name here would hide.
@@ -16,10 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memmap.h"
+
 /* Limits of the machine layout, see dtb_build() for where they come from. */
-#define DTB_MAX_CPUS_GICV2 8   /* a GICv2 has at most 8 CPU interfaces */
-#define DTB_MAX_CPUS_GICV3 123 /* redistributors from 0x080A0000 must end before the UART */
-#define DTB_VIRTIO_SLOTS   8   /* virtio-mmio slots 0..7 */
+#define DTB_MAX_CPUS_GICV2 8 /* a GICv2 has at most 8 CPU interfaces */
+/* The GICv3 redistributors, one frame pair per vCPU from GIC_REDIST_BASE, end before the UART. */
+#define DTB_MAX_CPUS_GICV3 ((unsigned int)((PL011_BASE - GIC_REDIST_BASE) / GIC_REDIST_SIZE))
+#define DTB_VIRTIO_SLOTS   VIRTIO_SLOTS
 
 /* What the device tree describes; everything not here is fixed by the machine layout. */
 struct dtb_machine {

@@ -118,6 +118,12 @@ prop() {
 	assert_failure 1
 	assert_equal "$stderr" "stage-08: $SCRATCH/truncated: truncated arm64 Image: the file ends inside its 64-byte header"
 
+	# Cut after the header: the PE/COFF section table says how long the file must be.
+	head -c 1M "$KERNEL" >"$SCRATCH/truncated"
+	vmm 08 "$SCRATCH/truncated"
+	assert_failure 1
+	assert_equal "$stderr" "stage-08: $SCRATCH/truncated: truncated arm64 Image: the file is shorter than its PE/COFF header says"
+
 	vmm 08 --initrd "$SCRATCH/missing.cpio" "$KERNEL"
 	assert_failure 1
 	assert_equal "$stderr" "stage-08: cannot load $SCRATCH/missing.cpio: No such file or directory"
@@ -125,7 +131,7 @@ prop() {
 	truncate -s 100M "$SCRATCH/huge.cpio"
 	vmm 08 --mem 64M --initrd "$SCRATCH/huge.cpio" "$KERNEL"
 	assert_failure 1
-	assert_equal "$stderr" "stage-08: $SCRATCH/huge.cpio: the kernel, initrd and device tree do not fit in guest RAM (raise --mem)"
+	assert_equal "$stderr" "stage-08: $SCRATCH/huge.cpio: the kernel, initrd and device tree do not fit in guest RAM, 64 MiB (try a larger --mem)"
 
 	vmm 08 --mem 1M "$KERNEL"
 	assert_failure 1

@@ -1,6 +1,7 @@
-/* unit-test sources: stages/08-dtb-boot/boot.c */
+/* unit-test sources: stages/09-linux-boot/boot.c */
 /*
- * test_boot.c - unit tests for the kernel, initrd and DTB placement of stage 08 (boot.c).
+ * test_boot.c - unit tests for the kernel, initrd and DTB placement of boot.c (stage 08; the last
+ * stage's copy is the one built), and its PE/COFF check for a truncated Image.
  *
  * Guest RAM is a plain host buffer described by a struct guest_mem; kernels and initrds are
  * small files written to a temporary directory. Every successful load is checked against the
@@ -52,6 +53,18 @@ static void put_le64(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
 /* An Image file of len bytes with the given header fields, written to kernel_path. */
 static uint8_t *make_image(size_t len, uint64_t text_offset, uint64_t image_size, uint64_t flags)
 {
@@ -62,6 +75,7 @@ static uint8_t *make_image(size_t len, uint64_t text_offset, uint64_t image_size
 		put_le64(p + 8, text_offset);
 		put_le64(p + 16, image_size);
 		put_le64(p + 24, flags);
+		put_le32(p + 60, 0); /* no EFI stub: no PE/COFF header to check */
 	}
 	if (len >= 60)
 		memcpy(p + 56, "ARM\x64", 4);
@@ -268,6 +282,85 @@ static void test_parse(void)
 	CHECK(!img.is_image);
 	CHECK_EQ(img.text_offset, 0);
 	CHECK_EQ(img.image_size, 0);
+}
+
+/*
+ * An Image with an EFI stub: header word 60 points at a PE signature, then the COFF header and a
+ * section table (PE/COFF specification, "File Headers", "Section Table"). A file shorter than
+ * its sections say, or one whose headers themselves run past its end, is a truncated file.
+ */
+#define PE_AT	 0x40
+#define PE_OPT	 0x70 /* SizeOfOptionalHeader */
+#define PE_TABLE (PE_AT + 24 + PE_OPT)
+
+static void put_section(uint8_t *p, unsigned int i, uint32_t pointer, uint32_t size)
+{
+	uint8_t *s = p + PE_TABLE + 40 * i;
+
+	put_le32(s + 16, size);
+	put_le32(s + 20, pointer);
+}
+
+static void test_pe(void)
+{
+	size_t len = 0x3000;
+	uint8_t *p = calloc(1, len);
+	struct boot_image img;
+
+	memcpy(p + 56, "ARM\x64", 4);
+	put_le64(p + 16, 0x10000);
+	put_le32(p + 60, PE_AT);
+	memcpy(p + PE_AT, "PE\0\0", 4);
+	put_le16(p + PE_AT + 6, 2);	  /* NumberOfSections */
+	put_le16(p + PE_AT + 20, PE_OPT); /* SizeOfOptionalHeader */
+	put_section(p, 0, 0x1000, 0x1000);
+	put_section(p, 1, 0x2000, 0x1000); /* ends exactly at the end of the file */
+	CHECK_EQ(boot_parse(p, len, &img), BOOT_OK);
+	CHECK(img.is_image);
+	/* One byte short of the last section, or of the first. */
+	CHECK_EQ(boot_parse(p, len - 1, &img), BOOT_ERR_TRUNCATED_BODY);
+	CHECK_EQ(boot_parse(p, 0x1fff, &img), BOOT_ERR_TRUNCATED_BODY);
+	/* The section table itself cut: the file ends inside its second entry, or before it. */
+	CHECK_EQ(boot_parse(p, PE_TABLE + 40 + 39, &img), BOOT_ERR_TRUNCATED_BODY);
+	CHECK_EQ(boot_parse(p, PE_TABLE, &img), BOOT_ERR_TRUNCATED_BODY);
+	/* The file ends inside the COFF header, or before the PE header starts. */
+	CHECK_EQ(boot_parse(p, PE_AT + 23, &img), BOOT_ERR_TRUNCATED_BODY);
+	CHECK_EQ(boot_parse(p, 64, &img), BOOT_ERR_TRUNCATED_BODY);
+	/* A section at the top of the 32-bit range: the sum must not wrap around. */
+	put_section(p, 1, 0xffffffff, 0xffffffff);
+	CHECK_EQ(boot_parse(p, len, &img), BOOT_ERR_TRUNCATED_BODY);
+	put_section(p, 1, 0x2000, 0x1000);
+	/* A SizeOfOptionalHeader that puts the table past the end. */
+	put_le16(p + PE_AT + 20, 0xffff);
+	CHECK_EQ(boot_parse(p, len, &img), BOOT_ERR_TRUNCATED_BODY);
+	put_le16(p + PE_AT + 20, PE_OPT);
+	/* Many sections claimed, few bytes to hold them. */
+	put_le16(p + PE_AT + 6, 0xffff);
+	CHECK_EQ(boot_parse(p, len, &img), BOOT_ERR_TRUNCATED_BODY);
+	put_le16(p + PE_AT + 6, 0);
+	CHECK_EQ(boot_parse(p, PE_TABLE, &img), BOOT_OK); /* no sections: nothing missing */
+	put_le16(p + PE_AT + 6, 2);
+	/* No PE signature where word 60 points: not a PE file, nothing to check. */
+	p[PE_AT] = 'X';
+	CHECK_EQ(boot_parse(p, PE_TABLE, &img), BOOT_OK);
+	p[PE_AT] = 'P';
+	/* Offset 0: no EFI stub. */
+	put_le32(p + 60, 0);
+	CHECK_EQ(boot_parse(p, 64, &img), BOOT_OK);
+	/* And the loader says so for a file. */
+	put_le32(p + 60, PE_AT);
+	write_file(kernel_path, p, len - 1);
+	{
+		struct guest_mem mem = { .gpa = RAM_BASE, .size = 64 * MIB };
+		struct boot_layout l;
+
+		mem.host = calloc(1, mem.size);
+		CHECK_EQ(boot_load(&mem, kernel_path, NULL, &l), BOOT_ERR_TRUNCATED_BODY);
+		free(mem.host);
+	}
+	CHECK_STR(boot_strerror(BOOT_ERR_TRUNCATED_BODY),
+		  "truncated arm64 Image: the file is shorter than its PE/COFF header says");
+	free(p);
 }
 
 /* Images the loader must refuse, each with its own error and message. */
@@ -544,10 +637,14 @@ static void test_parse_random(void)
 			memcpy(buf + 56, "ARM\x64", 4);
 		if (n % 4 == 1)
 			memset(buf + 8, 0, 8);
+		if (n % 8 != 7)
+			memset(buf + 60, 0,
+			       4); /* mostly without a PE header, which 80 bytes cannot hold */
 		len = (size_t)(state >> 40) % (sizeof(buf) + 1);
 		err = boot_parse(buf, len, &img);
 		CHECK(err == BOOT_OK || err == BOOT_ERR_KERNEL_EMPTY || err == BOOT_ERR_TRUNCATED ||
-		      err == BOOT_ERR_BIG_ENDIAN || err == BOOT_ERR_TEXT_OFFSET);
+		      err == BOOT_ERR_TRUNCATED_BODY || err == BOOT_ERR_BIG_ENDIAN ||
+		      err == BOOT_ERR_TEXT_OFFSET);
 		if (err == BOOT_OK && img.is_image) {
 			images++;
 			CHECK(len >= 64);
@@ -587,6 +684,7 @@ int main(void)
 	test_image_size_zero();
 	test_image_size_small();
 	test_bad_images();
+	test_pe();
 	test_raw();
 	test_too_big();
 	test_bad_ram();

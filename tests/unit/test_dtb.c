@@ -1,4 +1,4 @@
-/* unit-test sources: stages/08-dtb-boot/dtb.c */
+/* unit-test sources: stages/09-linux-boot/dtb.c */
 /*
  * test_dtb.c - unit tests for the device tree of stage 08 (dtb.c).
  *
@@ -19,7 +19,7 @@
 #include "dtb.h"
 
 #define BUF_SIZE 0x10000
-#define RAM_BASE 0x40000000ULL
+/* RAM_BASE: memmap.h, by way of dtb.h */
 #define RAM_SIZE 0x40000000ULL
 
 static uint8_t blob[BUF_SIZE];

@@ -1,4 +1,4 @@
-/* unit-test sources: stages/04-uart/mmio_bus.c */
+/* unit-test sources: stages/09-linux-boot/mmio_bus.c */
 /*
  * test_mmio_bus.c - the MMIO bus: windows that may not overlap, dispatch by address with the
  * offset inside the window, accesses that do not fit a window, unclaimed addresses, the counts

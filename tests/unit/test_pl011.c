@@ -1,4 +1,4 @@
-/* unit-test sources: stages/04-uart/pl011.c */
+/* unit-test sources: stages/09-linux-boot/pl011.c */
 /*
  * test_pl011.c - the PL011 model against its TRM (Arm DDI 0183G): reset values, register
  * read-back and masks, the flag register, the receive FIFO, interrupt status and the interrupt

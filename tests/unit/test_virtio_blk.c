@@ -1,4 +1,4 @@
-/* unit-test sources: stages/07-virtio/virtio_blk.c stages/07-virtio/virtio_mmio.c stages/07-virtio/virtq.c */
+/* unit-test sources: stages/09-linux-boot/virtio_blk.c stages/09-linux-boot/virtio_mmio.c stages/09-linux-boot/virtq.c */
 /*
  * test_virtio_blk.c - the virtio block device (virtio 1.2, 5.2) over a 16-sector temporary
  * disk image, driven through its MMIO registers like a guest driver would: reads, writes,

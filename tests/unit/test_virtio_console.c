@@ -1,4 +1,4 @@
-/* unit-test sources: stages/07-virtio/virtio_console.c stages/07-virtio/virtio_mmio.c stages/07-virtio/virtq.c */
+/* unit-test sources: stages/09-linux-boot/virtio_console.c stages/09-linux-boot/virtio_mmio.c stages/09-linux-boot/virtq.c */
 /*
  * test_virtio_console.c - the single-port virtio console (virtio 1.2, 5.3): guest output to
  * a pipe, host input into receive buffers (with and without buffers available), the

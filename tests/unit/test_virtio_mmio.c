@@ -1,4 +1,4 @@
-/* unit-test sources: stages/07-virtio/virtio_mmio.c stages/07-virtio/virtq.c */
+/* unit-test sources: stages/09-linux-boot/virtio_mmio.c stages/09-linux-boot/virtq.c */
 /*
  * test_virtio_mmio.c - the virtio-mmio transport (virtio 1.2, 4.2.2) with a fake two-queue
  * device behind it: register file, status state machine, feature negotiation, queue setup

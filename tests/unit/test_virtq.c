@@ -1,4 +1,4 @@
-/* unit-test sources: stages/07-virtio/virtq.c */
+/* unit-test sources: stages/09-linux-boot/virtq.c */
 /*
  * test_virtq.c - the split virtqueue (virtio 1.2, 2.7) against well-formed and hostile
  * rings in a fake guest RAM: every malformed chain must give its VIRTQ_E_* code.

@@ -1,0 +1,60 @@
+/*
+ * options.c - this stage's command line: its options, once, in a table (common/opts.c parses it
+ * and prints it for --help), and what each one sets in struct options.
+ */
+#define _GNU_SOURCE /* program_invocation_short_name */
+#include <errno.h>
+#include <stdio.h>
+
+#include "memmap.h"
+#include "options.h"
+#include "opts.h"
+
+#define DEFAULT_RAM (1UL << 30)
+#define MIN_RAM	    (2UL << 20)	  /* the image offset plus room for a small guest */
+#define MAX_RAM	    (255UL << 30) /* RAM_BASE + MAX_RAM stays inside a 40-bit IPA space */
+
+static const struct opt table[] = {
+	{ 'm', "mem", "SIZE", "guest RAM, e.g. 256M or 1G (default 1G)" },
+	{ 't', "trace", NULL, "print every exit, decoded, on stderr" },
+	{ 's', "stats", NULL, "print exit counts on stderr at the end" },
+	{ 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [--mem SIZE] [--trace] [--stats] [-v] GUEST.bin\n"
+		"Loads GUEST.bin at 0x%lx and runs it until it powers off.\n",
+		program_invocation_short_name, RAM_BASE + IMAGE_OFFSET);
+	opts_print(f, table);
+}
+
+static void set(void *ctx, int key, const char *value)
+{
+	struct options *o = ctx;
+
+	switch (key) {
+	case 'm':
+		o->ram_size = opts_size("mem", value, MIN_RAM, MAX_RAM);
+		break;
+	case 't':
+		o->trace = true;
+		break;
+	case 's':
+		o->stats = true;
+		break;
+	}
+}
+
+void options_parse(int argc, char **argv, struct options *o)
+{
+	*o = (struct options){ .ram_size = DEFAULT_RAM };
+	int first = opts_parse(argc, argv, table, usage, set, o);
+
+	if (first == argc)
+		opts_usage_error("which guest? give a GUEST.bin");
+	if (first != argc - 1)
+		opts_usage_error("give exactly one guest");
+	o->guest = argv[first];
+}

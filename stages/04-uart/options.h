@@ -1,0 +1,20 @@
+/*
+ * options.h - what the command line asks of this stage; options.c reads it.
+ */
+#ifndef VELEIRO_OPTIONS_H
+#define VELEIRO_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct options {
+	uint64_t ram_size;
+	const char *guest;
+	bool trace;
+	bool stats;
+};
+
+/* Fill o from argv; a mistake gets one line on stderr and a non-zero exit. */
+void options_parse(int argc, char **argv, struct options *o);
+
+#endif

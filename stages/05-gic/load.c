@@ -1,0 +1,30 @@
+/*
+ * load.c - guest loading: the guest's files into guest RAM, each way that can fail one clear line.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "file.h"
+#include "log.h"
+#include "machine.h"
+#include "size.h"
+
+/* Copy the guest image into RAM at RAM_BASE + IMAGE_OFFSET; one clear line for each failure. */
+void load_guest(const struct guest_mem *ram, const char *path)
+{
+	uint64_t room = ram->size - IMAGE_OFFSET;
+	void *dst = guest_ptr(ram, ram->gpa + IMAGE_OFFSET, room);
+	char a[SIZE_FORMAT_LEN];
+	size_t len;
+	int err = file_load(path, dst, room, &len);
+
+	if (err == -EFBIG)
+		die("%s does not fit: guest RAM has %s from 0x%" PRIx64 " (try a larger --mem)",
+		    path, size_format(room, a, sizeof(a)), ram->gpa + IMAGE_OFFSET);
+	if (err)
+		die("cannot load %s: %s", path, strerror(-err));
+	if (len == 0)
+		die("%s is empty: a guest needs at least one instruction", path);
+	info("loaded %s (%zu bytes) at 0x%" PRIx64, path, len, ram->gpa + IMAGE_OFFSET);
+}

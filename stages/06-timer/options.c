@@ -1,0 +1,76 @@
+/*
+ * options.c - this stage's command line: its options, once, in a table (common/opts.c parses it
+ * and prints it for --help), and what each one sets in struct options.
+ */
+#define _GNU_SOURCE /* program_invocation_short_name */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "memmap.h"
+#include "options.h"
+#include "opts.h"
+#include "pl011.h"
+#include "timer.h"
+
+#define DEFAULT_RAM (1UL << 30)
+#define MIN_RAM	    (2UL << 20)	  /* the image offset plus room for a small guest */
+#define MAX_RAM	    (255UL << 30) /* RAM_BASE + MAX_RAM stays inside a 40-bit IPA space */
+
+static const struct opt table[] = {
+	{ 'm', "mem", "SIZE", "guest RAM, e.g. 256M or 1G (default 1G)" },
+	{ 'g', "gic", "v2|v3", "the GIC version (default: v3 if the host can, else v2)" },
+	{ 't', "trace", NULL, "print every exit on stderr, with the device register it hit" },
+	{ 's', "stats", NULL, "print exit and device access counts on stderr at the end" },
+	{ 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [--mem SIZE] [--gic v2|v3] [--trace] [--stats] [-v] GUEST.bin\n"
+		"Runs GUEST.bin (loaded at 0x%lx) with a PL011 UART at 0x%08lx as its console\n"
+		"and an in-kernel GIC that delivers the UART's interrupt (INTID %d) and the\n"
+		"arch timer's (virtual INTID %d, physical %d). What it\n"
+		"sends appears on stdout, stdin (a terminal, a pipe or a file) is what it\n"
+		"receives. Ends when the guest powers off.\n",
+		program_invocation_short_name, RAM_BASE + IMAGE_OFFSET, PL011_BASE, UART_INTID,
+		TIMER_VIRT_INTID, TIMER_PHYS_INTID);
+	opts_print(f, table);
+}
+
+static void set(void *ctx, int key, const char *value)
+{
+	struct options *o = ctx;
+
+	switch (key) {
+	case 'm':
+		o->ram_size = opts_size("mem", value, MIN_RAM, MAX_RAM);
+		break;
+	case 'g':
+		if (strcmp(value, "v2") == 0 || strcmp(value, "v3") == 0)
+			o->gic_version = value[1] - '0';
+		else
+			die("--gic takes v2 or v3, not '%s'", value);
+		break;
+	case 't':
+		o->trace = true;
+		break;
+	case 's':
+		o->stats = true;
+		break;
+	}
+}
+
+void options_parse(int argc, char **argv, struct options *o)
+{
+	*o = (struct options){ .ram_size = DEFAULT_RAM };
+	int first = opts_parse(argc, argv, table, usage, set, o);
+
+	if (first == argc)
+		opts_usage_error("which guest? give a GUEST.bin");
+	if (first != argc - 1)
+		opts_usage_error("give exactly one guest");
+	o->guest = argv[first];
+}

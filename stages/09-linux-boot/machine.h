@@ -1,0 +1,121 @@
+/*
+ * machine.h - the machine this stage builds: its parts (struct machine), shared by main.c and
+ * the files that run it (run.c, stats.c, devices.c, load.c).
+ */
+#ifndef VELEIRO_MACHINE_H
+#define VELEIRO_MACHINE_H
+
+#include <stdbool.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#include "boot.h"
+#include "console.h"
+#include "memmap.h"
+#include "mmio_bus.h"
+#include "options.h"
+#include "pl011.h"
+#include "timer.h"
+#include "vgic.h"
+#include "virtio_blk.h"
+#include "virtio_console.h"
+#include "virtio_mmio.h"
+#include "dtb.h"
+#include "guest_mem.h"
+
+#define MAX_CPUS DTB_MAX_CPUS_GICV3 /* the most the memory map has room for */
+
+/* The signal that kicks a vCPU thread out of KVM_RUN. */
+#define KICK_SIGNAL SIGUSR1
+
+/* Why the machine stopped; the first reason any thread gives wins. */
+enum machine_stop {
+	STOP_NONE,     /* running */
+	STOP_POWEROFF, /* PSCI SYSTEM_OFF */
+	STOP_RESET,    /* PSCI SYSTEM_RESET */
+	STOP_QUIT,     /* Ctrl-A x */
+	STOP_ERROR,    /* a vCPU could not go on */
+};
+
+/* One vCPU and the thread that runs it. */
+struct vcpu {
+	struct machine *m;
+	unsigned int index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	uint64_t exits[KVM_EXIT_ARM_NISV + 1]; /* KVM_RUN returns by exit reason, for --stats */
+};
+
+/* What --stats reports about the devices besides the bus's own counts. */
+struct stats {
+	uint64_t irq_raised, irq_lowered;
+	uint64_t virtio_irqs[VIRTIO_SLOTS];
+};
+
+/* What a virtio slot's interrupt callback needs: the machine, and which slot it is. */
+struct virtio_line {
+	struct machine *m;
+	unsigned int slot;
+};
+
+/* One boot of the machine, and what outlives it (the options, disks, console, stop state). */
+struct machine {
+	const struct options *opt;
+	int kvm, vm, run_size;
+	struct guest_mem ram;
+	struct vgic gic;
+	struct vcpu vcpus[MAX_CPUS];
+	/*
+	 * Held by whichever thread touches a device: a vCPU's on MMIO exits, the console's.
+	 * A virtio device also takes a lock of its own (virtio_mmio.c): here it is never
+	 * contended, since this one is held around it, but it keeps the virtio model safe on its
+	 * own, as the unit tests and the fuzzer drive it, without a machine around it.
+	 */
+	pthread_mutex_t lock;
+	struct mmio_bus bus;
+	struct pl011 uart;
+	struct console console;
+	int disk_fds[VIRTIO_SLOTS];
+	struct virtio_blk blks[VIRTIO_SLOTS];
+	struct virtio_console vcon;
+	struct virtio_mmio empty[VIRTIO_SLOTS];
+	struct virtio_line lines[VIRTIO_SLOTS];
+	struct stats stats;
+	unsigned int boots;
+	/* Stopping: stop_lock orders the kicks against threads starting and ending. */
+	pthread_mutex_t stop_lock;
+	enum machine_stop stop; /* read without the lock by the vCPU threads (atomics) */
+	bool running;		/* the vCPU threads exist */
+	bool quit;		/* Ctrl-A x came, maybe between two boots */
+};
+
+/* run.c */
+void kick_init(void);
+void machine_stop(struct machine *m, enum machine_stop why);
+void machine_quit(void *ctx);
+enum machine_stop machine_run(struct machine *m);
+
+/* stats.c */
+void print_stats(const struct machine *m);
+
+/* devices.c */
+void machine_destroy(struct machine *m);
+uint32_t virtio_slots_add(struct machine *m);
+void uart_irq_set(void *ctx, int level);
+void virtio_irq_set(void *ctx, int level);
+size_t uart_deliver(void *device, const uint8_t *buf, size_t len);
+size_t vcon_deliver(void *device, const uint8_t *buf, size_t len);
+int open_disk(const char *path, bool read_only);
+void gic_unavailable(int version, int err);
+void check_cpus(int vm, const struct vgic *gic, unsigned int ncpus);
+void vcpu_create(struct machine *m, unsigned int i, const struct kvm_vcpu_init *preferred);
+
+/* load.c */
+int vm_type_for(int kvm, uint64_t ram_end);
+void load_kernel(const struct guest_mem *ram, const struct options *o, struct boot_layout *layout);
+bool psci_is_1_0(int vcpu);
+void save_dtb(const void *dtb, const char *path);
+
+#endif

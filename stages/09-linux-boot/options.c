@@ -1,0 +1,190 @@
+/*
+ * options.c - this stage's command line: its options, once, in a table (common/opts.c parses it
+ * and prints it for --help), and what each one sets in struct options.
+ */
+#define _GNU_SOURCE /* program_invocation_short_name */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "boot.h"
+#include "log.h"
+#include "memmap.h"
+#include "options.h"
+#include "opts.h"
+#include "pl011.h"
+
+#define DEFAULT_RAM	(1UL << 30)
+#define MIN_RAM		(8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
+#define MAX_RAM		(1UL << 40) /* 1 TiB; the host's IPA size may allow less (checked later) */
+#define DEFAULT_CMDLINE "console=ttyAMA0 earlycon=pl011,0x09000000"
+#define OPT_DTB_OUT	OPT_LONG_ONLY /* --dtb-out has no one-letter form */
+#define OPT_NO_REBOOT	(OPT_LONG_ONLY + 1)
+
+static const struct opt table[] = {
+	{ 'k', "kernel", "FILE", "the kernel (Image) or bare-metal binary" },
+	{ 'i', "initrd", "FILE", "an initramfs for the kernel" },
+	{ 'a', "cmdline", "TEXT", "the kernel command line (default \"" DEFAULT_CMDLINE "\")" },
+	{ OPT_DTB_OUT, "dtb-out", "FILE",
+	  "also write the device tree blob to FILE (dtc -I dtb reads it)" },
+	{ 'm', "mem", "SIZE", "guest RAM, e.g. 256M or 1G (default 1G)" },
+	{ 'p', "cpus", "N", "N vCPUs (default 1)" },
+	{ 'g', "gic", "v2|v3", "the GIC version (default: v3 if the host can, else v2)" },
+	{ 'd', "disk", "FILE[,ro]",
+	  "a virtio-blk disk backed by FILE, in the next free slot from 0;\n"
+	  ",ro: read-only; give it again for more disks" },
+	{ 'c', "virtio-console", NULL,
+	  "a virtio-console in the slot after the disks, which gets the\nterminal's input" },
+	{ OPT_NO_REBOOT, "no-reboot", NULL, "when the guest reboots, stop instead" },
+	{ 't', "trace", NULL, "print every exit on stderr, with the device register it hit" },
+	{ 's', "stats", NULL, "print exit counts per vCPU and device counts on stderr at the end" },
+	{ 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: %s [options] [KERNEL]    (or: %s [options] -k KERNEL)\n"
+		"Boots KERNEL, an arm64 Linux Image or a raw bare-metal binary, on a machine with a\n"
+		"PL011 UART at 0x%08lx (the console), a GIC, the arch timer, N vCPUs and the virtio\n"
+		"devices below. Without KERNEL it boots the guest Linux that make stage-09 built\n"
+		"(build/linux/Image and build/linux/initramfs.cpio.gz). Ends when the guest powers\n"
+		"off; a reboot starts the guest again. On a terminal, Ctrl-A x quits and Ctrl-A\n"
+		"Ctrl-A sends Ctrl-A; every other key, Ctrl-C included, goes to the guest.\n",
+		program_invocation_short_name, program_invocation_short_name, PL011_BASE);
+	opts_print(f, table);
+}
+
+/* --cpus N: a whole number from 1; whether this host and GIC take that many is checked later. */
+static unsigned int parse_cpus(const char *s)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || n == 0 || n > UINT_MAX)
+		die("--cpus takes a number of vCPUs from 1 up, not '%s'", s);
+	return (unsigned int)n;
+}
+
+/* Whether dir/name fits in out (len bytes) and is a file we can read; out holds the path. */
+static bool guest_file(char *out, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(out, len, "%s/%s", dir, name);
+
+	return n > 0 && (size_t)n < len && access(out, R_OK) == 0;
+}
+
+/*
+ * No kernel named: boot the guest `make stage-09` builds, Debian's kernel with our initramfs. It
+ * is found from where this program is, not from the current directory: build/<arch>/stage-09 has
+ * it in ../linux, the copy that is ./stage-09 on an arm64 host in build/linux.
+ */
+static void default_guest(struct options *o)
+{
+	static const char *const dirs[] = { "../linux", "build/linux" };
+	static char kernel[PATH_MAX], initrd[PATH_MAX];
+	char exe[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0)
+		die_errno("cannot find where this program is (/proc/self/exe)");
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	for (unsigned int i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		int len = snprintf(dir, sizeof(dir), "%s/%s", exe, dirs[i]);
+
+		if (len < 0 || (size_t)len >= sizeof(dir) || !realpath(dir, real))
+			continue;
+		if (guest_file(kernel, sizeof(kernel), real, "Image") &&
+		    guest_file(initrd, sizeof(initrd), real, "initramfs.cpio.gz")) {
+			o->kernel = kernel;
+			if (!o->initrd)
+				o->initrd = initrd;
+			info("no kernel given: booting %s with %s", o->kernel, o->initrd);
+			return;
+		}
+	}
+	die("no kernel given, and the default guest (build/linux/Image and "
+	    "build/linux/initramfs.cpio.gz) is not there: run make stage-09");
+}
+
+static void set(void *ctx, int key, const char *value)
+{
+	struct options *o = ctx;
+
+	switch (key) {
+	case 'k':
+		o->kernel = value;
+		break;
+	case 'i':
+		o->initrd = value;
+		break;
+	case 'a':
+		if (strlen(value) >= BOOT_CMDLINE_SIZE)
+			die("--cmdline is %zu bytes long; an arm64 kernel takes at most %d",
+			    strlen(value), BOOT_CMDLINE_SIZE - 1);
+		o->cmdline = value;
+		break;
+	case OPT_DTB_OUT:
+		o->dtb_out = value;
+		break;
+	case 'm':
+		o->ram_size = opts_size("mem", value, MIN_RAM, MAX_RAM);
+		break;
+	case 'g':
+		if (strcmp(value, "v2") == 0 || strcmp(value, "v3") == 0)
+			o->gic_version = value[1] - '0';
+		else
+			die("--gic takes v2 or v3, not '%s'", value);
+		break;
+	case 'p':
+		o->ncpus = parse_cpus(value);
+		break;
+	case 'd': {
+		size_t n = strlen(value);
+		struct disk_option *d = &o->disks[o->ndisks];
+
+		if (o->ndisks == VIRTIO_SLOTS)
+			die("too many disks: there are %d virtio slots", VIRTIO_SLOTS);
+		d->read_only = n >= 3 && strcmp(value + n - 3, ",ro") == 0;
+		d->path = d->read_only ? strndup(value, n - 3) : value;
+		if (!d->path || !*d->path)
+			die("--disk needs a file: --disk FILE or --disk FILE,ro");
+		o->ndisks++;
+		break;
+	}
+	case 'c':
+		o->virtio_console = true;
+		break;
+	case OPT_NO_REBOOT:
+		o->no_reboot = true;
+		break;
+	case 't':
+		o->trace = true;
+		break;
+	case 's':
+		o->stats = true;
+		break;
+	}
+}
+
+void options_parse(int argc, char **argv, struct options *o)
+{
+	*o = (struct options){ .ram_size = DEFAULT_RAM, .cmdline = DEFAULT_CMDLINE, .ncpus = 1 };
+	int first = opts_parse(argc, argv, table, usage, set, o);
+
+	if (first < argc && !o->kernel)
+		o->kernel = argv[first++];
+	if (first < argc)
+		opts_usage_error("give exactly one kernel");
+	if (o->virtio_console && o->ndisks == VIRTIO_SLOTS)
+		die("too many disks for a virtio-console too: there are %d virtio slots",
+		    VIRTIO_SLOTS);
+	if (!o->kernel)
+		default_guest(o);
+}

@@ -1,0 +1,36 @@
+/*
+ * options.h - what the command line asks of this stage; options.c reads it.
+ */
+#ifndef VELEIRO_OPTIONS_H
+#define VELEIRO_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "memmap.h"
+
+struct disk_option {
+	const char *path; /* the file, without ",ro" */
+	bool read_only;
+};
+
+struct options {
+	uint64_t ram_size;
+	const char *kernel;  /* an arm64 Image, or a raw bare-metal binary */
+	const char *initrd;  /* NULL: none */
+	const char *cmdline; /* the kernel command line */
+	const char *dtb_out; /* NULL, or where to save the device tree */
+	int gic_version;     /* 2 or 3; 0: 3 if the host can, else 2 */
+	unsigned int ncpus;
+	struct disk_option disks[VIRTIO_SLOTS]; /* in slots 0.. */
+	unsigned int ndisks;
+	bool virtio_console; /* in the slot after the last disk */
+	bool no_reboot;
+	bool trace;
+	bool stats;
+};
+
+/* Fill o from argv; a mistake gets one line on stderr and a non-zero exit. */
+void options_parse(int argc, char **argv, struct options *o);
+
+#endif

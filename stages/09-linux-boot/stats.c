@@ -1,0 +1,65 @@
+/*
+ * stats.c - what --stats prints when the guest stops: exits by reason, and what the devices
+ * counted.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "exits.h"
+#include "machine.h"
+
+/* How many exits of this reason all vCPUs had together. */
+static uint64_t exit_total(const struct machine *m, size_t reason)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < m->opt->ncpus; i++)
+		n += m->vcpus[i].exits[reason];
+	return n;
+}
+
+void print_stats(const struct machine *m)
+{
+	const size_t reasons = sizeof(m->vcpus[0].exits) / sizeof(m->vcpus[0].exits[0]);
+	const struct stats *st = &m->stats;
+	uint64_t total = 0;
+
+	for (size_t r = 0; r < reasons; r++)
+		total += exit_total(m, r);
+	fprintf(stderr, "stats: %" PRIu64 " exits\n", total);
+	for (size_t r = 0; r < reasons; r++)
+		if (exit_total(m, r))
+			fprintf(stderr, "stats:   %-14s %8" PRIu64 "\n", exit_name(r),
+				exit_total(m, r));
+	for (unsigned int i = 0; i < m->opt->ncpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		const char *sep = "";
+		uint64_t n = 0;
+
+		for (size_t r = 0; r < reasons; r++)
+			n += v->exits[r];
+		fprintf(stderr, "stats: vCPU %u: %" PRIu64 " exits (", i, n);
+		for (size_t r = 0; r < reasons; r++)
+			if (v->exits[r]) {
+				fprintf(stderr, "%s%s %" PRIu64, sep, exit_name(r), v->exits[r]);
+				sep = ", ";
+			}
+		fprintf(stderr, ")\n");
+		timer_print_state(v->fd, stderr);
+	}
+	mmio_bus_print_stats(&m->bus, stderr);
+	fprintf(stderr,
+		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
+		", lowered %" PRIu64 "\n",
+		m->uart.ignored, st->irq_raised, st->irq_lowered);
+	fprintf(stderr, "stats: console: %" PRIu64 " bytes in, %" PRIu64 " bytes out",
+		m->console.in_bytes, m->console.out_bytes);
+	if (m->console.dropped)
+		fprintf(stderr, ", %" PRIu64 " typed while the guest took none, dropped",
+			m->console.dropped);
+	fputc('\n', stderr);
+	for (unsigned int i = 0; i < VIRTIO_SLOTS; i++)
+		if (st->virtio_irqs[i])
+			fprintf(stderr, "stats: virtio slot %u: %" PRIu64 " interrupts\n", i,
+				st->virtio_irqs[i]);
+}
