@@ -231,7 +231,7 @@ LAB_SUITES := $(if $(NATIVE),,tests/lab.bats)
 test: $(DEPS_STAMP)
 	$(Q)exec 9>$(BUILD)/test.lock; \
 	if ! flock -n 9; then echo "make test: another make test is running in this checkout; wait for it to end" >&2; exit 1; fi; \
-	labs_up=$$($(if $(NATIVE),true,lab/run --up 2>/dev/null) || true); \
+	labs_up=$$($(if $(NATIVE),true,lab/run --up 2>/dev/null) || true); export TEST_START=$$(date +%s); \
 	rm -f $(BUILD)/results; rc=0; \
 	$(MAKE) unit || rc=1; \
 	$(MAKE) format-check || rc=1; \
