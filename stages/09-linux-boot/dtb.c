@@ -4,10 +4,11 @@
  * The tree follows the Devicetree Specification v0.4 (root, /memory, /cpus, /chosen, /aliases
  * in chapter 3) and the Linux DT bindings of each device: arm,gic-v3 and arm,cortex-a15-gic
  * (interrupt-controller/arm,gic-v3.yaml, arm,gic.yaml), arm,armv8-timer (timer/arm,arch_timer),
- * arm,psci (arm/psci.yaml), fixed-clock, arm,pl011 + arm,primecell (serial/pl011.yaml) and
- * virtio,mmio (virtio/mmio.yaml). Addresses and interrupt numbers are the guest-visible machine
- * of PLAN.md, which follows QEMU virt (except that virtio-mmio slots are 4 KiB apart here and
- * 512 bytes apart in QEMU), so a guest finds the same devices at the same places on both.
+ * arm,psci (arm/psci.yaml), fixed-clock, arm,pl011 + arm,primecell (serial/pl011.yaml),
+ * arm,pl031 + arm,primecell (rtc/arm,pl031.yaml) and virtio,mmio (virtio/mmio.yaml).
+ * Addresses and interrupt numbers are the guest-visible machine of PLAN.md, which follows QEMU
+ * virt (except that virtio-mmio slots are 4 KiB apart here and 512 bytes apart in QEMU), so a guest
+ * finds the same devices at the same places on both.
  *
  * libfdt's sequential-write API builds the blob front to back: fdt_begin_node() opens a node,
  * fdt_property*() add to the node that is open, fdt_end_node() closes it, and all properties
@@ -33,6 +34,8 @@
 #define GIC_REDIST_SIZE	 0x20000ULL    /* per vCPU: RD_base + SGI_base, 64 KiB each */
 #define UART_BASE	 0x09000000ULL /* PL011 UART */
 #define UART_SIZE	 0x1000ULL
+#define RTC_BASE	 0x09010000ULL /* PL031 real-time clock */
+#define RTC_SIZE	 0x1000ULL
 #define VIRTIO_BASE	 0x0A000000ULL /* virtio-mmio slot 0 */
 #define VIRTIO_STRIDE	 0x1000ULL     /* one 4 KiB page per slot */
 #define VIRTIO_SIZE	 0x200ULL      /* registers 0x000-0x0ff + device config 0x100-0x1ff */
@@ -52,6 +55,7 @@
 #define GIC_PPI_CPU_SHIFT    8
 
 #define UART_SPI	 1  /* INTID 33 */
+#define RTC_SPI		 2  /* INTID 34 */
 #define VIRTIO_SPI_FIRST 16 /* slot n: SPI 16 + n = INTID 48 + n */
 
 /* Arch timer PPIs in the order the arm,armv8-timer binding lists them. */
@@ -235,6 +239,21 @@ static int dtb_add_uart(void *fdt)
 	return fdt_end_node(fdt);
 }
 
+/* The PL031 only needs the AMBA bus clock, which the UART's node already defined. */
+static int dtb_add_rtc(void *fdt)
+{
+	static const char compatible[] = "arm,pl031\0arm,primecell";
+	uint64_t reg[2] = { RTC_BASE, RTC_SIZE };
+
+	FDT_TRY(fdt_begin_node(fdt, "pl031@9010000"));
+	FDT_TRY(fdt_property(fdt, "compatible", compatible, sizeof(compatible)));
+	FDT_TRY(dtb_prop_reg(fdt, reg, 1));
+	FDT_TRY(dtb_prop_irq(fdt, GIC_SPI, RTC_SPI, IRQ_TYPE_LEVEL_HIGH));
+	FDT_TRY(fdt_property_u32(fdt, "clocks", PHANDLE_APB_PCLK));
+	FDT_TRY(fdt_property_string(fdt, "clock-names", "apb_pclk"));
+	return fdt_end_node(fdt);
+}
+
 static int dtb_add_virtio(void *fdt, unsigned int slot)
 {
 	uint64_t reg[2] = { VIRTIO_BASE + slot * VIRTIO_STRIDE, VIRTIO_SIZE };
@@ -316,6 +335,7 @@ static int dtb_build_tree(void *fdt, const struct dtb_machine *m)
 	FDT_TRY(dtb_add_timer(fdt, m));
 	FDT_TRY(dtb_add_gic(fdt, m));
 	FDT_TRY(dtb_add_uart(fdt));
+	FDT_TRY(dtb_add_rtc(fdt));
 	/* Ascending, so that Linux probes slot 0 first and it becomes /dev/vda or hvc0. */
 	for (unsigned int slot = 0; slot < DTB_VIRTIO_SLOTS; slot++)
 		if (m->virtio_slots & (1U << slot))
