@@ -44,6 +44,7 @@
 #include "mmio_bus.h"
 #include "pl011.h"
 #include "regs.h"
+#include "rtc.h"
 #include "size.h"
 #include "timer.h"
 #include "vgic.h"
@@ -132,6 +133,7 @@ struct machine {
 	pthread_mutex_t lock;
 	struct mmio_bus bus;
 	struct pl011 uart;
+	struct rtc rtc;
 	struct console console;
 	int disk_fds[VIRTIO_SLOTS];
 	struct virtio_blk blks[VIRTIO_SLOTS];
@@ -894,6 +896,8 @@ static void machine_build(struct machine *m)
 	};
 	if (mmio_bus_add(&m->bus, &uart_dev) < 0)
 		die("cannot put the UART on the bus");
+	/* The real-time clock: the guest's date is the host's, and its alarm wakes the guest. */
+	rtc_attach(&m->rtc, &m->bus, m->vm, o->trace);
 
 	/* 9. The virtio slots: the disks from slot 0, then the console; the rest empty. */
 	uint32_t populated = 0;
@@ -1050,6 +1054,7 @@ int main(int argc, char **argv)
 		die_errno("sigaction");
 	pthread_mutex_init(&m.lock, NULL);
 	pthread_mutex_init(&m.stop_lock, NULL);
+	rtc_start(&m.rtc, &m.lock);
 
 	/* The terminal, for every boot: its input goes to virtio-console if there is one. */
 	if (opt.virtio_console)
