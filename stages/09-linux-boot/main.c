@@ -51,6 +51,7 @@
 #include "virtio_blk.h"
 #include "virtio_console.h"
 #include "virtio_mmio.h"
+#include "virtio_rng.h"
 
 #define RAM_BASE	0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
 #define DEFAULT_RAM	(1UL << 30)
@@ -138,6 +139,7 @@ struct machine {
 	int disk_fds[VIRTIO_SLOTS];
 	struct virtio_blk blks[VIRTIO_SLOTS];
 	struct virtio_console vcon;
+	struct virtio_rng rng; /* in the first slot left free, if one is */
 	struct virtio_mmio empty[VIRTIO_SLOTS];
 	struct virtio_line lines[VIRTIO_SLOTS];
 	struct stats stats;
@@ -899,7 +901,7 @@ static void machine_build(struct machine *m)
 	/* The real-time clock: the guest's date is the host's, and its alarm wakes the guest. */
 	rtc_attach(&m->rtc, &m->bus, m->vm, o->trace);
 
-	/* 9. The virtio slots: the disks from slot 0, then the console; the rest empty. */
+	/* 9. The virtio slots: the disks from slot 0, the console, the entropy device; the rest empty. */
 	uint32_t populated = 0;
 	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++) {
 		struct virtio_mmio *transport = &m->empty[slot];
@@ -927,6 +929,11 @@ static void machine_build(struct machine *m)
 			transport = &m->vcon.mmio;
 			name = "virtio-console";
 			info("virtio-console: slot %u", slot);
+		} else if (slot == o->ndisks + o->virtio_console) {
+			virtio_rng_init(&m->rng, &m->ram, virtio_irq_set, line);
+			transport = &m->rng.mmio;
+			name = "virtio-rng";
+			info("virtio-rng: slot %u", slot);
 		} else {
 			virtio_mmio_init_empty(transport);
 		}
@@ -1006,6 +1013,8 @@ static void machine_destroy(struct machine *m)
 			virtio_blk_destroy(&m->blks[slot]);
 		else if (slot == m->opt->ndisks && m->opt->virtio_console)
 			virtio_console_destroy(&m->vcon);
+		else if (slot == m->opt->ndisks + m->opt->virtio_console)
+			virtio_rng_destroy(&m->rng);
 		else
 			virtio_mmio_destroy(&m->empty[slot]);
 	}
