@@ -267,6 +267,8 @@ static void load_kernel(const struct guest_mem *ram, const struct options *o,
 
 	if (err == BOOT_ERR_KERNEL_READ || err == BOOT_ERR_INITRD_READ)
 		die("cannot load %s: %s", file, strerror(layout->sys_errno));
+	if (err == BOOT_ERR_NOT_CODE)
+		die("%s %s", file, layout->refusal);
 	if (err)
 		die("%s: %s", file, boot_strerror(err));
 	info("%s: %s at 0x%" PRIx64 "-0x%" PRIx64 ", DTB at 0x%" PRIx64, o->kernel,

@@ -353,6 +353,8 @@ EOF
 @test "bad input: one clear line each, a non-zero exit, nothing written" {
 	: >"$SCRATCH/empty"
 	head -c 1M build/linux/Image >"$SCRATCH/truncated"
+	head -c 1M build/linux/Image | gzip -c >"$SCRATCH/Image.gz"
+	printf 'abc' >"$SCRATCH/short"
 	truncate -s 100M "$SCRATCH/big.cpio"
 	cp "$DISK" "$SCRATCH/disk.ext4"
 	chmod 0444 "$SCRATCH/disk.ext4"
@@ -363,6 +365,8 @@ EOF
 		out() { "$vmm" --dtb-out "$s/out.dtb" "$@" </dev/null; echo "$?"; }
 		out "$s/empty"
 		out "$s/truncated"
+		out "$s/Image.gz"
+		out "$s/short"
 		out --mem 64M --initrd "$s/big.cpio" build/linux/Image
 		out --cpus 0 guest/hello.bin
 		out --cpus two guest/hello.bin
@@ -378,10 +382,12 @@ EOF
 		echo "$?"
 		"$s/elsewhere/stage-09"; echo "$?"' "$SCRATCH"
 	assert_success
-	assert_equal "$output" "$(printf '1\n%.0s' $(seq 10))"
+	assert_equal "$output" "$(printf '1\n%.0s' $(seq 12))"
 	assert_equal "$stderr" "$(printf '%s\n' \
 		"stage-09: $SCRATCH/empty: the kernel file is empty" \
 		"stage-09: $SCRATCH/truncated: truncated arm64 Image: the file is shorter than its PE/COFF header says" \
+		"stage-09: $SCRATCH/Image.gz is gzip-compressed (an Image.gz?): decompress it first (gunzip) and give the result" \
+		"stage-09: $SCRATCH/short is shorter than one instruction (4 bytes): a guest needs at least one" \
 		"stage-09: $SCRATCH/big.cpio: the kernel, initrd and device tree do not fit in guest RAM, 64 MiB (try a larger --mem)" \
 		"stage-09: --cpus takes a number of vCPUs from 1 up, not '0'" \
 		"stage-09: --cpus takes a number of vCPUs from 1 up, not 'two'" \
