@@ -5,7 +5,8 @@
  * in chapter 3) and the Linux DT bindings of each device: arm,gic-v3 and arm,cortex-a15-gic
  * (interrupt-controller/arm,gic-v3.yaml, arm,gic.yaml), arm,armv8-timer (timer/arm,arch_timer),
  * arm,psci (arm/psci.yaml), fixed-clock, arm,pl011 + arm,primecell (serial/pl011.yaml),
- * arm,pl031 + arm,primecell (rtc/arm,pl031.yaml) and virtio,mmio (virtio/mmio.yaml).
+ * arm,pl031 + arm,primecell (rtc/arm,pl031.yaml), arm,armv8-pmuv3 (arm/pmu.yaml) and
+ * virtio,mmio (virtio/mmio.yaml).
  * Addresses and interrupt numbers are the guest-visible machine of PLAN.md, which follows QEMU
  * virt (except that virtio-mmio slots are 4 KiB apart here and 512 bytes apart in QEMU), so a guest
  * finds the same devices at the same places on both.
@@ -63,6 +64,7 @@
 #define TIMER_PPI_PHYS	   14 /* INTID 30: non-secure EL1 physical timer */
 #define TIMER_PPI_VIRT	   11 /* INTID 27: virtual timer */
 #define TIMER_PPI_HYP	   10 /* INTID 26: EL2 physical timer */
+#define PMU_PPI		   7  /* INTID 23: the PMU's overflow interrupt */
 
 /* Any unique values other than 0 and 0xffffffff will do (DT spec 2.3.3). */
 #define PHANDLE_GIC	 1
@@ -183,6 +185,19 @@ static int dtb_add_timer(void *fdt, const struct dtb_machine *m)
 	FDT_TRY(fdt_property(fdt, "interrupts", cells, sizeof(cells)));
 	/* The timer keeps counting in every power state the guest can enter. */
 	FDT_TRY(fdt_property(fdt, "always-on", NULL, 0));
+	return fdt_end_node(fdt);
+}
+
+/* The PMU: a PPI, level-sensitive as in QEMU virt, on every CPU (a GICv2 wants the mask). */
+static int dtb_add_pmu(void *fdt, const struct dtb_machine *m)
+{
+	uint32_t flags = IRQ_TYPE_LEVEL_HIGH;
+
+	if (m->gic_version == 2)
+		flags |= ((1U << m->ncpus) - 1) << GIC_PPI_CPU_SHIFT;
+	FDT_TRY(fdt_begin_node(fdt, "pmu"));
+	FDT_TRY(fdt_property_string(fdt, "compatible", "arm,armv8-pmuv3"));
+	FDT_TRY(dtb_prop_irq(fdt, GIC_PPI, PMU_PPI, flags));
 	return fdt_end_node(fdt);
 }
 
@@ -333,6 +348,8 @@ static int dtb_build_tree(void *fdt, const struct dtb_machine *m)
 	FDT_TRY(dtb_add_cpus(fdt, m));
 	FDT_TRY(dtb_add_psci(fdt, m));
 	FDT_TRY(dtb_add_timer(fdt, m));
+	if (m->pmu)
+		FDT_TRY(dtb_add_pmu(fdt, m));
 	FDT_TRY(dtb_add_gic(fdt, m));
 	FDT_TRY(dtb_add_uart(fdt));
 	FDT_TRY(dtb_add_rtc(fdt));

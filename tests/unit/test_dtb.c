@@ -1,7 +1,7 @@
 /* unit-test sources: stages/09-linux-boot/dtb.c */
 /*
  * test_dtb.c - unit tests for the device tree of stage 09 (dtb.c), which is stage 08's with the
- * PL031 real-time clock added.
+ * PL031 real-time clock and the PMU added.
  *
  * Each test builds a tree for one machine and reads it back with libfdt's read-only API, node
  * by node: what Linux will find is what the test asserts. Every tree is also handed to dtc,
@@ -34,6 +34,7 @@ static struct dtb_machine machine(void)
 		.ncpus = 2,
 		.gic_version = 3,
 		.psci_1_0 = true,
+		.pmu = true,
 		.virtio_slots = 0x3,
 		.bootargs = "console=ttyAMA0 earlycon",
 		.initrd_start = 0x7c000000,
@@ -248,6 +249,20 @@ static void check_common(const struct dtb_machine *m)
 		}
 	}
 
+	/* PMU: as QEMU virt, PPI 7 (INTID 23) level-high, with the CPU mask on a GICv2. */
+	off = fdt_path_offset(blob, "/pmu");
+	if (m->pmu) {
+		uint32_t flags = 4;
+
+		if (m->gic_version == 2)
+			flags |= ((1U << m->ncpus) - 1) << 8;
+		CHECK(off >= 0);
+		CHECK_STR(str(off, "compatible"), "arm,armv8-pmuv3");
+		check_cells(off, "interrupts", (uint32_t[]){ 1, 7, flags }, 3);
+	} else {
+		CHECK_EQ(off, -FDT_ERR_NOTFOUND);
+	}
+
 	off = node("/intc@8000000");
 	check_u32(off, "#interrupt-cells", 3);
 	check_u32(off, "#address-cells", 0);
@@ -386,6 +401,7 @@ static void test_minimal(void)
 	m.initrd_start = m.initrd_end = 0;
 	m.virtio_slots = 0;
 	m.psci_1_0 = false;
+	m.pmu = false;
 	if (build(&m))
 		return;
 	check_common(&m);
