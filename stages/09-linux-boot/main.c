@@ -47,6 +47,7 @@
 #include "rtc.h"
 #include "size.h"
 #include "timer.h"
+#include "vcpu_features.h"
 #include "vgic.h"
 #include "virtio_blk.h"
 #include "virtio_console.h"
@@ -67,6 +68,9 @@
 #define VIRTIO_WINDOW	   0x200UL
 #define VIRTIO_SLOTS	   8
 #define VIRTIO_INTID(slot) (48 + (slot)) /* SPI 16 + slot */
+
+/* Options with no short form. */
+enum { OPT_PMU = 256, OPT_NO_PMU, OPT_SVE, OPT_NO_SVE, OPT_SVE_VL };
 
 /* The signal that kicks a vCPU thread out of KVM_RUN. */
 #define KICK_SIGNAL SIGUSR1
@@ -90,6 +94,8 @@ struct options {
 	bool no_reboot;
 	bool trace;
 	bool stats;
+	/* --pmu, --no-pmu, --sve, --no-sve, --sve-vl */
+	struct vcpu_feature_options features;
 };
 
 /* Why the machine stopped; the first reason any thread gives wins. */
@@ -129,6 +135,7 @@ struct machine {
 	int kvm, vm, run_size;
 	struct guest_mem ram;
 	struct vgic gic;
+	struct vcpu_features features; /* what every vCPU has this boot */
 	struct vcpu vcpus[MAX_CPUS];
 	/* Held by whichever thread touches a device: a vCPU's on MMIO exits, the console's. */
 	pthread_mutex_t lock;
@@ -172,6 +179,10 @@ static void usage(FILE *f)
 		"                        ,ro: read-only; give it again for more disks\n"
 		"  -c, --virtio-console  a virtio-console in the slot after the disks, which gets the\n"
 		"                        terminal's input\n"
+		"      --pmu, --no-pmu   a PMU (perf counters) on every vCPU: required, or none\n"
+		"                        (default: if this host's KVM offers one)\n"
+		"      --sve, --no-sve   SVE on every vCPU: required, or none (default: if offered)\n"
+		"      --sve-vl BITS     SVE with vector lengths up to BITS only, e.g. 256\n"
 		"      --no-reboot       when the guest reboots, stop instead\n"
 		"  -t, --trace           print every exit on stderr, with the device register it hit\n"
 		"  -s, --stats           print exit counts per vCPU and device counts on stderr at the end\n"
@@ -204,6 +215,11 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "gic", required_argument, NULL, 'g' },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "virtio-console", no_argument, NULL, 'c' },
+		{ "pmu", no_argument, NULL, OPT_PMU },
+		{ "no-pmu", no_argument, NULL, OPT_NO_PMU },
+		{ "sve", no_argument, NULL, OPT_SVE },
+		{ "no-sve", no_argument, NULL, OPT_NO_SVE },
+		{ "sve-vl", required_argument, NULL, OPT_SVE_VL },
 		{ "no-reboot", no_argument, NULL, 'R' },
 		{ "trace", no_argument, NULL, 't' },
 		{ "stats", no_argument, NULL, 's' },
@@ -265,6 +281,17 @@ static void parse_options(int argc, char **argv, struct options *o)
 		}
 		case 'c':
 			o->virtio_console = true;
+			break;
+		case OPT_PMU:
+		case OPT_NO_PMU:
+			o->features.pmu = opt == OPT_PMU ? FEATURE_ON : FEATURE_OFF;
+			break;
+		case OPT_SVE:
+		case OPT_NO_SVE:
+			o->features.sve = opt == OPT_SVE ? FEATURE_ON : FEATURE_OFF;
+			break;
+		case OPT_SVE_VL:
+			o->features.sve_max_vl = vcpu_features_parse_vl(optarg);
 			break;
 		case 'R':
 			o->no_reboot = true;
@@ -775,6 +802,8 @@ static void vcpu_create(struct machine *m, unsigned int i, const struct kvm_vcpu
 		init.features[0] |= 1U << KVM_ARM_VCPU_POWER_OFF;
 	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &init) < 0)
 		die_errno("KVM_ARM_VCPU_INIT (vCPU %u)", i);
+	/* SVE's vector lengths are fixed now, before any other register is touched. */
+	vcpu_features_finalize(v->fd, i, &m->opt->features, &m->features);
 	if (regs_get(v->fd, REG_MPIDR_EL1, &mpidr) == 0 &&
 	    (mpidr & MPIDR_AFFINITY_MASK) != dtb_cpu_mpidr(i))
 		die("vCPU %u has MPIDR 0x%" PRIx64 ", not the 0x%x the device tree says", i, mpidr,
@@ -841,6 +870,7 @@ static void machine_build(struct machine *m)
 	if (ioctl(m->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		die_errno("KVM_ARM_PREFERRED_TARGET");
 	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
+	vcpu_features_choose(m->vm, &o->features, &m->features, &init);
 	for (unsigned int i = 0; i < o->ncpus; i++)
 		vcpu_create(m, i, &init);
 
@@ -848,6 +878,9 @@ static void machine_build(struct machine *m)
 	err = vgic_init(&m->gic);
 	if (err)
 		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
+	/* A vCPU's PMU needs the vGIC ready: its overflow interrupt first, then its init. */
+	for (unsigned int i = 0; i < o->ncpus; i++)
+		vcpu_features_start_pmu(m->vcpus[i].fd, i, &m->features);
 
 	/* 6. The timers' interrupts, the same PPIs on every vCPU, before any of them runs. */
 	for (unsigned int i = 0; i < o->ncpus; i++) {
@@ -964,6 +997,7 @@ static void machine_build(struct machine *m)
 		.ncpus = o->ncpus,
 		.gic_version = m->gic.version,
 		.psci_1_0 = psci_is_1_0(boot_fd),
+		.pmu = m->features.pmu,
 		.virtio_slots = populated,
 		.bootargs = o->cmdline,
 		.initrd_start = layout.initrd_start,
