@@ -207,11 +207,17 @@ EOF
 		grep -qF "reg = <0x00 0x8000000 0x00 0x10000 0x00 0x80a0000 0x00 $(printf '0x%x' $((n * 0x20000)))>;" "$dts"
 		grep -q 'enable-method = "psci";' "$dts"
 		grep -q 'method = "hvc";' "$dts"
-		# Disks in slots 0 and 1, the console in slot 2, nothing after.
+		# Disks in slots 0 and 1, the console in slot 2, the entropy device in 3, nothing after.
 		grep -q 'virtio_mmio@a000000 {' "$dts"
 		grep -q 'virtio_mmio@a001000 {' "$dts"
 		grep -q 'virtio_mmio@a002000 {' "$dts"
-		refute grep -q 'virtio_mmio@a003000' "$dts"
+		grep -q 'virtio_mmio@a003000 {' "$dts"
+		refute grep -q 'virtio_mmio@a004000' "$dts"
+		# The RTC and (where KVM has one, as the lab's does) the PMU, where QEMU virt has them.
+		grep -q 'pl031@9010000 {' "$dts"
+		grep -qF 'interrupts = <0x00 0x02 0x04>;' "$dts"
+		grep -q 'compatible = "arm,armv8-pmuv3";' "$dts"
+		grep -qF 'interrupts = <0x01 0x07 0x04>;' "$dts"
 	done
 	# vCPU 16 is the first with Aff1 = 1 (16 per Aff0 group, as KVM numbers them): reg 0x100.
 	grep -q 'cpu@100 {' "$SCRATCH/v3-123.dts"
@@ -240,6 +246,31 @@ EOF
 	# The timer's four PPIs, each wired to CPUs 0 and 1 (bits 15:8), level-low (8).
 	assert_line --partial 'interrupts = <0x01 0x0d 0x308 0x01 0x0e 0x308 0x01 0x0b 0x308 0x01 0x0a 0x308>;'
 	assert_equal "$(grep -c 'device_type = "cpu";' <<<"$output")" 2
+}
+
+@test "a small VMM's devices: the host's date, an RTC alarm, /dev/hwrng, the PMU, SVE on each vCPU" {
+	linux --cpus 2 -- "date -u +%Y; echo +2 >/sys/class/rtc/rtc0/wakealarm; sleep 4;" \
+		"awk '/rtc-pl031/ { print \$2 + \$3 }' /proc/interrupts; wc -c </sys/class/rtc/rtc0/wakealarm;" \
+		"head -c 64 /dev/hwrng | wc -c; cat /sys/class/misc/hw_random/rng_current;" \
+		"dmesg | grep -c 'enabled with armv8_pmuv[3] PMU driver';" \
+		"grep -c -w sve /proc/cpuinfo"
+	assert_success
+	# The year the guest reads from the PL031 is the host's (1970 without an RTC); the alarm
+	# fired once and cleared itself; 64 random bytes; the PMU driver; sve on both CPUs.
+	assert_equal "$(command_output)" \
+		"$(printf '%s\n' "$(date -u +%Y)" 1 0 64 virtio_rng.0 1 2)"
+	assert_equal "$stderr" ""
+}
+
+@test "--no-pmu and --no-sve leave them out; --sve-vl 256 caps the guest's vector length" {
+	linux --no-pmu --no-sve -- "dmesg | grep -c 'armv8_pmuv[3]'; grep -c -w sve /proc/cpuinfo"
+	assert_success
+	assert_equal "$(command_output)" "$(printf '%s\n' 0 0)"
+	assert_equal "$stderr" ""
+	linux --sve-vl 256 -- "dmesg | grep -o 'maximum available vector lengt[h] [0-9]* bytes'"
+	assert_success
+	assert_equal "$(command_output)" "maximum available vector length 32 bytes"
+	assert_equal "$stderr" ""
 }
 
 @test "the ext4 disk: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it" {
@@ -372,6 +403,8 @@ EOF
 		out --cpus two guest/hello.bin
 		out --cpus 10000 guest/hello.bin
 		out --mem 1M guest/hello.bin
+		out --sve-vl 300 guest/hello.bin
+		out --no-sve --sve-vl 256 guest/hello.bin
 		out --disk "$s/missing.img" guest/hello.bin
 		# Root may write any file: the disk check needs another user.
 		if [ "$(id -u)" = 0 ]; then
@@ -382,7 +415,7 @@ EOF
 		echo "$?"
 		"$s/elsewhere/stage-09"; echo "$?"' "$SCRATCH"
 	assert_success
-	assert_equal "$output" "$(printf '1\n%.0s' $(seq 12))"
+	assert_equal "$output" "$(printf '1\n%.0s' $(seq 14))"
 	assert_equal "$stderr" "$(printf '%s\n' \
 		"stage-09: $SCRATCH/empty: the kernel file is empty" \
 		"stage-09: $SCRATCH/truncated: truncated arm64 Image: the file is shorter than its PE/COFF header says" \
@@ -393,6 +426,8 @@ EOF
 		"stage-09: --cpus takes a number of vCPUs from 1 up, not 'two'" \
 		"stage-09: --cpus 10000 is too many: this machine takes at most 123 vCPUs with a GICv3" \
 		"stage-09: --mem 1M is out of range: give between 8 MiB and 1 TiB" \
+		"stage-09: --sve-vl takes a vector length in bits, a multiple of 128 from 128 to 2048, not '300'" \
+		"stage-09: --sve-vl and --no-sve contradict each other: give one of them" \
 		"stage-09: cannot open disk $SCRATCH/missing.img: No such file or directory" \
 		"stage-09: cannot open disk $SCRATCH/disk.ext4 for writing: Permission denied (add ,ro to use it read-only)" \
 		"stage-09: no kernel given, and the default guest (build/linux/Image and build/linux/initramfs.cpio.gz) is not there: run make stage-09")"
