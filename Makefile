@@ -80,7 +80,7 @@ help:
 	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
 	@echo "  make docs-check     check the tutorial's code snippets against the source"
 	@echo "  make bench          benchmarks (numbers only; never part of make test)"
-	@echo "  make fuzz           fuzz the virtqueue and virtio-blk code (FUZZ_SECONDS=300)"
+	@echo "  make fuzz           fuzz virtio-blk, virtio-rng and the PL031 (FUZZ_SECONDS=300 each)"
 	@echo "  make lab            an interactive shell inside the lab (arm64 with KVM)"
 	@echo "  make deps           install what is missing (apt-get; done automatically)"
 	@echo "  make clean          remove build outputs"
@@ -181,13 +181,23 @@ $(BUILD)/fuzz/fuzz_virtq_blk: tests/fuzz/fuzz_virtq_blk.c $(FUZZ_SRCS) $(DEPS_ST
 	@$(if $(Q),echo "  CC      $@ (libFuzzer)")
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Istages/07-virtio \
 		$(filter %.c,$^) -o $@
-fuzz: $(BUILD)/fuzz/fuzz_virtq_blk
-	$< -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus
-fuzz-smoke: $(BUILD)/fuzz/fuzz_virtq_blk
-	$(Q)if $< -max_total_time=5 -print_final_stats=1 $(BUILD)/fuzz/corpus >$(BUILD)/fuzz/smoke.log 2>&1; then \
-	  echo "fuzz: $$(sed -n 's/^stat::number_of_executed_units: *//p' $(BUILD)/fuzz/smoke.log) inputs in 5 s, no findings"; \
-	  echo "fuzz 1 0" >>$(BUILD)/results; \
-	else tail -n 30 $(BUILD)/fuzz/smoke.log; echo "fuzz 0 1" >>$(BUILD)/results; exit 1; fi
+# The PL031 and virtio-rng of stage 09, the same way (tests/fuzz/fuzz_rtc_rng.c).
+FUZZ_RTC_RNG_SRCS := common/guest_mem.c $(addprefix stages/09-linux-boot/,pl031.c virtq.c virtio_mmio.c virtio_rng.c)
+$(BUILD)/fuzz/fuzz_rtc_rng: tests/fuzz/fuzz_rtc_rng.c $(FUZZ_RTC_RNG_SRCS) $(DEPS_STAMP)
+	@mkdir -p $(@D)/corpus-rtc-rng
+	@$(if $(Q),echo "  CC      $@ (libFuzzer)")
+	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Istages/09-linux-boot \
+		$(filter %.c,$^) -o $@
+FUZZERS := fuzz_virtq_blk:corpus fuzz_rtc_rng:corpus-rtc-rng
+fuzz: $(BUILD)/fuzz/fuzz_virtq_blk $(BUILD)/fuzz/fuzz_rtc_rng
+	$(Q)for f in $(FUZZERS); do $(BUILD)/fuzz/$${f%%:*} -max_total_time=$(FUZZ_SECONDS) \
+	  $(BUILD)/fuzz/$${f#*:} || exit 1; done
+fuzz-smoke: $(BUILD)/fuzz/fuzz_virtq_blk $(BUILD)/fuzz/fuzz_rtc_rng
+	$(Q)for f in $(FUZZERS); do log=$(BUILD)/fuzz/smoke-$${f%%:*}.log; \
+	  if $(BUILD)/fuzz/$${f%%:*} -max_total_time=5 -print_final_stats=1 $(BUILD)/fuzz/$${f#*:} >$$log 2>&1; then \
+	    echo "fuzz: $${f%%:*}: $$(sed -n 's/^stat::number_of_executed_units: *//p' $$log) inputs in 5 s, no findings"; \
+	    echo "fuzz 1 0" >>$(BUILD)/results; \
+	  else tail -n 30 $$log; echo "fuzz 0 1" >>$(BUILD)/results; exit 1; fi; done
 
 format-check: $(DEPS_STAMP)
 	$(Q)files=$$(git ls-files -co --exclude-standard -- '*.c' '*.h'); \
