@@ -273,6 +273,25 @@ EOF
 	assert_equal "$stderr" ""
 }
 
+@test "the guest's PMU counts: pmu-check reads its cycle count twice and sees it grow" {
+	linux -- "pmu-check"
+	assert_success
+	assert_equal "$stderr" ""
+	# guest/linux/pmu-check.c: exit status 0 means 0 < first count < second.
+	assert_regex "$(command_output)" '^pmu-check: cycles [1-9][0-9]*, then [1-9][0-9]*$'
+	assert_line "veleiro: exit status 0"
+}
+
+@test "SVE registers survive context switches: two sve-check processes share one vCPU" {
+	linux -- "sve-check 1 & sve-check 101; wait"
+	assert_success
+	assert_equal "$stderr" ""
+	# guest/linux/sve-check.c: each fills z0, spins while the other preempts it, checks z0.
+	run -0 grep -cE '^sve-check: vector length [0-9]+ bytes, z0 intact after [1-9][0-9]* preemptions$' \
+		<<<"$(command_output)"
+	assert_output 2
+}
+
 @test "the ext4 disk: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it" {
 	cp "$DISK" "$SCRATCH/disk.ext4"
 	linux --disk "$SCRATCH/disk.ext4" -- \
