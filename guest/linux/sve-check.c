@@ -6,8 +6,9 @@
  * across the whole vector, as long as this CPU's vector length), spins without a system call for
  * a while (a system call may discard the state beyond the low 128 bits: Linux's
  * Documentation/arch/arm64/sve.rst, "System call behaviour"), during which the timer preempts it
- * and the other one runs, and then checks every byte of z0. Each context switch saves and restores z0 in the guest kernel,
- * and KVM saves and restores it again whenever the vCPU thread is scheduled out on the host.
+ * and the other one runs, and then checks every byte of z0. Each context switch saves and
+ * restores z0 in the guest kernel, and KVM saves and restores it again whenever the vCPU thread
+ * is scheduled out on the host.
  *
  * Prints "sve-check: vector length N bytes, z0 intact after M preemptions" and exits 0, or says
  * which byte changed and exits 1. Exits 2 where the CPU has no SVE.
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 		puts("sve-check: this CPU has no SVE");
 		return 2;
 	}
-	/* Fill z0, spin with no system call, store z0: one asm block, so nothing else touches z0. */
+	/* Fill z0, spin with no system call, store z0: one asm block, so nothing touches z0. */
 	asm volatile("rdvl	%[vl], #1\n"
 		     "index	z0.b, %w[seed], #1\n"
 		     "1:	subs	%[spins], %[spins], #1\n"

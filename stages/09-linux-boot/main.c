@@ -936,7 +936,7 @@ static void machine_build(struct machine *m)
 	/* The real-time clock: the guest's date is the host's, and its alarm wakes the guest. */
 	rtc_attach(&m->rtc, &m->bus, m->vm, o->trace);
 
-	/* 9. The virtio slots: the disks from slot 0, the console, the entropy device; the rest empty. */
+	/* 9. The virtio slots: disks from slot 0, the console, the entropy device; the rest empty. */
 	uint32_t populated = 0;
 	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++) {
 		struct virtio_mmio *transport = &m->empty[slot];

@@ -185,7 +185,7 @@ void pl031_write(void *opaque, uint64_t offset, unsigned int size, uint64_t valu
 		pl031_match_changed(rtc);
 		break;
 	case RTCLR:
-		/* The counter takes the value at once (TRM 3.3.3); what it is matched against moves. */
+		/* The counter takes the value at once (TRM 3.3.3); the match moves with it. */
 		rtc->lr = v;
 		rtc->offset = v - (uint32_t)rtc->host.now(rtc->host.ctx);
 		pl031_match_changed(rtc);
