@@ -225,6 +225,27 @@ EOF
 	refute grep -q 'cpu@70b' "$SCRATCH/v3-123.dts"
 }
 
+@test "the RTC's and PMU's nodes agree with QEMU virt's on compatible, reg, interrupts and clocks" {
+	command -v qemu-system-aarch64 >/dev/null || skip "qemu-system-aarch64 is not installed"
+	vmm 09 --mem 1G --dtb-out "$SCRATCH/ours.dtb" guest/hello.bin
+	assert_success
+	run -0 timeout 60 qemu-system-aarch64 -M virt,gic-version=3,dumpdtb="$SCRATCH/qemu.dtb" \
+		-cpu max -m 1G -display none
+	for node_prop in /pl031@9010000:compatible /pl031@9010000:reg /pl031@9010000:interrupts \
+		/pl031@9010000:clock-names /pmu:compatible /pmu:interrupts; do
+		node=${node_prop%:*} p=${node_prop#*:}
+		if [ "$p" = compatible ] || [ "$p" = clock-names ]; then
+			ours=$(fdtget "$SCRATCH/ours.dtb" "$node" "$p")
+			qemu=$(fdtget "$SCRATCH/qemu.dtb" "$node" "$p")
+		else
+			ours=$(fdtget -t x "$SCRATCH/ours.dtb" "$node" "$p")
+			qemu=$(fdtget -t x "$SCRATCH/qemu.dtb" "$node" "$p")
+		fi
+		[ -n "$ours" ] && [ "$ours" = "$qemu" ] ||
+			{ echo "$node $p: ours '$ours', QEMU's '$qemu'"; false; }
+	done
+}
+
 @test "a GICv2 lab: the tree says arm,cortex-a15-gic with the timer's CPU mask; Linux runs on 2 vCPUs" {
 	[ "$VMM_HOST" != env ] || skip "needs the lab, whose host GIC version can be chosen"
 	LAB_GIC=2 in_lab "$LINUX_TIMEOUT" '
