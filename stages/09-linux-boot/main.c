@@ -45,8 +45,10 @@
 #include "options.h"
 #include "pl011.h"
 #include "regs.h"
+#include "rtc.h"
 #include "size.h"
 #include "timer.h"
+#include "vcpu_features.h"
 #include "vgic.h"
 #include "virtio_blk.h"
 #include "virtio_console.h"
@@ -120,6 +122,7 @@ static void machine_build(struct machine *m)
 	if (ioctl(m->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		die_errno("KVM_ARM_PREFERRED_TARGET");
 	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
+	vcpu_features_choose(m->vm, &o->features, &m->features, &init);
 	for (unsigned int i = 0; i < o->ncpus; i++)
 		vcpu_create(m, i, &init);
 
@@ -127,6 +130,9 @@ static void machine_build(struct machine *m)
 	err = vgic_init(&m->gic);
 	if (err)
 		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
+	/* A vCPU's PMU needs the vGIC ready: its overflow interrupt first, then its init. */
+	for (unsigned int i = 0; i < o->ncpus; i++)
+		vcpu_features_start_pmu(m->vcpus[i].fd, i, &m->features);
 
 	/* The timers' interrupts, the same PPIs on every vCPU, before any of them runs. */
 	for (unsigned int i = 0; i < o->ncpus; i++) {
@@ -179,8 +185,10 @@ static void machine_build(struct machine *m)
 	};
 	if (mmio_bus_add(&m->bus, &uart_dev) < 0)
 		die("cannot put the UART on the bus");
+	/* The real-time clock: the guest's date is the host's, and its alarm wakes the guest. */
+	rtc_attach(&m->rtc, &m->bus, m->vm, o->trace);
 
-	/* The virtio slots: the disks from slot 0, then the console; the rest empty. */
+	/* The virtio slots: disks from slot 0, the console, the entropy device; the rest empty. */
 	uint32_t populated = virtio_slots_add(m);
 
 	/*
@@ -194,6 +202,7 @@ static void machine_build(struct machine *m)
 		.ncpus = o->ncpus,
 		.gic_version = m->gic.version,
 		.psci_1_0 = psci_is_1_0(boot_fd),
+		.pmu = m->features.pmu,
 		.virtio_slots = populated,
 		.bootargs = o->cmdline,
 		.initrd_start = layout.initrd_start,
@@ -238,6 +247,7 @@ int main(int argc, char **argv)
 	kick_init();
 	pthread_mutex_init(&m.lock, NULL);
 	pthread_mutex_init(&m.stop_lock, NULL);
+	rtc_start(&m.rtc, &m.lock);
 
 	/* The terminal, for every boot: its input goes to virtio-console if there is one. */
 	if (opt.virtio_console)

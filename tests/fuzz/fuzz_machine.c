@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "memmap.h" /* the machine's layout: the UART, the virtio slots 4 KiB apart */
 #include "mmio_bus.h"
 #include "pl011.h"
 #include "virtio_blk.h"
@@ -42,12 +43,6 @@
 #define ACTIONS_MAX  32
 #define ACTION_LEN   8
 #define RAM_INPUT    (2 + ACTIONS_MAX * ACTION_LEN)
-
-/* The machine's layout, as in stage 09: the UART, then 4 KiB apart the virtio slots. */
-#define UART_BASE     PL011_BASE
-#define VIRTIO_BASE   0x0a000000ull
-#define VIRTIO_STRIDE 0x1000ull
-#define VIRTIO_WINDOW 0x200ull
 
 /* Queue areas in the RAM image (offsets): descriptors, avail ring +0x100, used ring +0x200. */
 #define IMG_BLK_Q     0x0000
@@ -259,7 +254,7 @@ static void machine_build(const uint8_t *data, size_t size)
 
 	memset(&bus, 0, sizeof(bus));
 	bus.trace = trace;
-	bus_add("pl011", UART_BASE, PL011_SIZE, &uart, pl011_read, pl011_write);
+	bus_add("pl011", PL011_BASE, PL011_SIZE, &uart, pl011_read, pl011_write);
 	bus.devices[0].reg_name = pl011_reg_name;
 	bus_add("virtio-blk", drvs[0].base, VIRTIO_WINDOW, &blk.mmio, virtio_mmio_read,
 		virtio_mmio_write);
@@ -342,7 +337,7 @@ static void drv_publish(struct drv *d, unsigned int q, uint16_t head)
 static void act(uint8_t kind, uint8_t arg, uint16_t offset, uint32_t value)
 {
 	struct drv *d = &drvs[arg % 2];
-	uint64_t base = (arg & 3) == 3 ? UART_BASE : drvs[arg & 3].base;
+	uint64_t base = (arg & 3) == 3 ? PL011_BASE : drvs[arg & 3].base;
 	uint64_t window = (arg & 3) == 3 ? PL011_SIZE : VIRTIO_WINDOW;
 	/* A little past the window too: accesses that straddle its end are nobody's. */
 	uint64_t addr = base + offset % (window + 16);
