@@ -10,8 +10,10 @@
  * KVM_RUN with a signal (api.rst 5, "immediate_exit") and joined. A reset then builds the whole
  * machine again in this process (a new VM, fresh RAM, the kernel reloaded, devices and vCPUs
  * reset) unless --no-reboot says to stop.
- * Disks (--disk, repeatable) take virtio slots 0.., the virtio-console the slot after them. With
- * no kernel named, the guest `make stage-09` built boots. On a terminal, Ctrl-A x quits, and
+ * Disks (--disk, repeatable) take virtio slots 0.., the virtio-console the slot after them, and
+ * virtio-rng the first slot left free. A PL031 real-time clock gives the guest the host's date;
+ * where KVM offers them, every vCPU gets a PMU and SVE (vcpu_features.h: the order KVM requires).
+ * With no kernel named, the guest `make stage-09` built boots. On a terminal, Ctrl-A x quits, and
  * Ctrl-C goes to the guest. Devices are shared by every vCPU thread and the console's: the one
  * device lock of stage 05 serialises them all (machine.h says why virtio has a second one).
  */
