@@ -9,7 +9,7 @@
 # and gets these targets:
 #   linux               the three files below
 #   $(LINUX_IMAGE)      the kernel (an uncompressed arm64 Image)
-#   $(LINUX_INITRAMFS)  the initramfs
+#   $(LINUX_INITRAMFS)  the initramfs, with the test programs of $(LINUX_PROGRAMS) in its /bin
 #   $(LINUX_DISK)       an ext4 image holding guest/linux/disk/ (tests copy it before writing to it)
 #   linux-qemu          boot this guest under QEMU, the reference machine (LINUX_CMD=... to pass a
 #                       command, LINUX_QEMU_ARGS=... for more QEMU options)
@@ -35,10 +35,21 @@ $(LINUX_IMAGE): $(LINUX_KERNEL_PKG)
 	@$(if $(Q),echo "  GEN     $@")
 	$(Q)cp -L $(BUILD)/deps/Image $@.tmp && mv $@.tmp $@
 
+# Test programs for the guest's /bin: static, so the initramfs needs no C library.
+LINUX_PROGRAMS := $(LINUX_OUT)/sve-check $(LINUX_OUT)/pmu-check
+$(LINUX_OUT)/sve-check: $(LINUX_DIR)/sve-check.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(GUEST_CC) -static -O2 -march=armv8-a+sve -Wall -Wextra -Werror -o $@ $<
+$(LINUX_OUT)/pmu-check: $(LINUX_DIR)/pmu-check.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(GUEST_CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
 $(LINUX_INITRAMFS): $(LINUX_DIR)/mkinitramfs $(LINUX_DIR)/init $(LINUX_DIR)/inittab \
-		$(LINUX_KERNEL_PKG) $(LINUX_BUSYBOX_PKG)
+		$(LINUX_KERNEL_PKG) $(LINUX_BUSYBOX_PKG) $(LINUX_PROGRAMS)
 	@$(if $(Q),echo "  GEN     $@")
-	$(Q)BUILD=$(BUILD) $(LINUX_DIR)/mkinitramfs $@
+	$(Q)BUILD=$(BUILD) $(LINUX_DIR)/mkinitramfs $@ $(LINUX_PROGRAMS)
 
 # 32 MiB: room for what tests write, small enough to copy for every test.
 $(LINUX_DISK): $(LINUX_DIR)/disk $(wildcard $(LINUX_DIR)/disk/*) | $(DEPS_STAMP)

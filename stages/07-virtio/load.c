@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "file.h"
+#include "file_type.h"
 #include "log.h"
 #include "machine.h"
 #include "size.h"
@@ -26,5 +27,9 @@ void load_guest(const struct guest_mem *ram, const char *path)
 		die("cannot load %s: %s", path, strerror(-err));
 	if (len == 0)
 		die("%s is empty: a guest needs at least one instruction", path);
+	/* Compressed, an ELF, an x86 kernel, shorter than an instruction: it would run garbage. */
+	const char *refusal = file_type_refusal(dst, len);
+	if (refusal)
+		die("%s %s", path, refusal);
 	info("loaded %s (%zu bytes) at 0x%" PRIx64, path, len, ram->gpa + IMAGE_OFFSET);
 }

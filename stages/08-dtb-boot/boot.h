@@ -30,6 +30,7 @@ enum boot_error {
 	BOOT_ERR_RAM,		 /* guest RAM does not start on a 2 MiB boundary */
 	BOOT_ERR_KERNEL_READ,	 /* kernel file missing or unreadable: see sys_errno */
 	BOOT_ERR_KERNEL_EMPTY,	 /* kernel file has no bytes at all */
+	BOOT_ERR_NOT_CODE,	 /* not an Image, and not code either: see refusal */
 	BOOT_ERR_TRUNCATED,	 /* Image magic, but the file ends inside the 64-byte header */
 	BOOT_ERR_TRUNCATED_BODY, /* shorter than the sections its PE/COFF header lists */
 	BOOT_ERR_BIG_ENDIAN,	 /* Image built for a big-endian kernel */
@@ -46,6 +47,7 @@ struct boot_image {
 	uint64_t text_offset;	/* load it this far above a 2 MiB aligned base */
 	uint64_t image_size;	/* bytes it uses from its first byte, BSS included; 0 = unknown */
 	unsigned int page_size; /* kernel page size from the flags, 0 = unspecified */
+	const char *refusal;	/* with BOOT_ERR_NOT_CODE: what it is instead (file_type.h) */
 };
 
 /* Where boot_load() put things; all guest physical addresses, ranges are [start, end). */
@@ -56,11 +58,13 @@ struct boot_layout {
 	uint64_t dtb_gpa; /* 2 MiB aligned slot of BOOT_DTB_MAX bytes for the DTB */
 	uint64_t initrd_start, initrd_end; /* both 0 without an initrd */
 	int sys_errno;			   /* the errno behind BOOT_ERR_*_READ, else 0 */
+	const char *refusal;		   /* with BOOT_ERR_NOT_CODE: what the file is instead */
 };
 
 /*
  * Read the header of a kernel file of len bytes that starts at data (len may be below 64).
  * BOOT_OK with img filled in (is_image false for a raw binary), or BOOT_ERR_KERNEL_EMPTY,
+ * BOOT_ERR_NOT_CODE (compressed, an ELF, an x86 kernel, shorter than an instruction),
  * BOOT_ERR_TRUNCATED, BOOT_ERR_TRUNCATED_BODY (needs the whole file in data), BOOT_ERR_BIG_ENDIAN,
  * BOOT_ERR_TEXT_OFFSET.
  */

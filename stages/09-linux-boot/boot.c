@@ -36,6 +36,7 @@
 
 #include "boot.h"
 #include "file.h"
+#include "file_type.h"
 
 #define SZ_4K	      0x1000ULL
 #define SZ_2M	      0x200000ULL
@@ -133,8 +134,11 @@ enum boot_error boot_parse(const void *data, uint64_t len, struct boot_image *im
 	if (len == 0)
 		return BOOT_ERR_KERNEL_EMPTY;
 	if (len < IMAGE_MAGIC + sizeof(image_magic) ||
-	    memcmp(p + IMAGE_MAGIC, image_magic, sizeof(image_magic)) != 0)
-		return BOOT_OK; /* no magic: a raw binary, which may be of any length */
+	    memcmp(p + IMAGE_MAGIC, image_magic, sizeof(image_magic)) != 0) {
+		/* No magic: a raw binary of any length, unless its first bytes say otherwise. */
+		img->refusal = file_type_refusal(p, len);
+		return img->refusal ? BOOT_ERR_NOT_CODE : BOOT_OK;
+	}
 	if (len < IMAGE_HEADER_SIZE)
 		return BOOT_ERR_TRUNCATED;
 
@@ -185,6 +189,7 @@ static enum boot_error boot_load_kernel(const struct guest_mem *mem, const char 
 		return BOOT_ERR_KERNEL_READ;
 	}
 	err = boot_parse(ram, len, &img);
+	out->refusal = img.refusal;
 	if (err)
 		return err;
 
@@ -280,6 +285,8 @@ const char *boot_strerror(enum boot_error err)
 		return "cannot read the kernel file";
 	case BOOT_ERR_KERNEL_EMPTY:
 		return "the kernel file is empty";
+	case BOOT_ERR_NOT_CODE:
+		return "neither an arm64 Image nor a raw binary";
 	case BOOT_ERR_TRUNCATED:
 		return "truncated arm64 Image: the file ends inside its 64-byte header";
 	case BOOT_ERR_TRUNCATED_BODY:

@@ -149,6 +149,8 @@ void vcpu_create(struct machine *m, unsigned int i, const struct kvm_vcpu_init *
 		init.features[0] |= 1U << KVM_ARM_VCPU_POWER_OFF;
 	if (ioctl(v->fd, KVM_ARM_VCPU_INIT, &init) < 0)
 		die_errno("KVM_ARM_VCPU_INIT (vCPU %u)", i);
+	/* SVE's vector lengths are fixed now, before any other register is touched. */
+	vcpu_features_finalize(v->fd, i, &m->opt->features, &m->features);
 	if (regs_get(v->fd, REG_MPIDR_EL1, &mpidr) == 0 &&
 	    (mpidr & MPIDR_AFFINITY_MASK) != dtb_cpu_mpidr(i))
 		die("vCPU %u has MPIDR 0x%" PRIx64 ", not the 0x%x the device tree says", i, mpidr,
@@ -156,8 +158,8 @@ void vcpu_create(struct machine *m, unsigned int i, const struct kvm_vcpu_init *
 }
 
 /*
- * The virtio slots: the disks from slot 0, then the console; the rest empty. Returns the slots
- * that hold a device, for the device tree.
+ * The virtio slots: the disks from slot 0, then the console, then the entropy device in the first
+ * slot left free; the rest empty. Returns the slots that hold a device, for the device tree.
  */
 uint32_t virtio_slots_add(struct machine *m)
 {
@@ -192,6 +194,12 @@ uint32_t virtio_slots_add(struct machine *m)
 			name = "virtio-console";
 			populated |= 1U << slot;
 			info("virtio-console: slot %u", slot);
+		} else if (slot == m->opt->ndisks + m->opt->virtio_console) {
+			virtio_rng_init(&m->rng, &m->ram, virtio_irq_set, line);
+			transport = &m->rng.mmio;
+			name = "virtio-rng";
+			populated |= 1U << slot;
+			info("virtio-rng: slot %u", slot);
 		} else {
 			virtio_mmio_init_empty(transport);
 		}
@@ -217,6 +225,8 @@ void machine_destroy(struct machine *m)
 			virtio_blk_destroy(&m->blks[slot]);
 		else if (slot == m->opt->ndisks && m->opt->virtio_console)
 			virtio_console_destroy(&m->vcon);
+		else if (slot == m->opt->ndisks + m->opt->virtio_console)
+			virtio_rng_destroy(&m->rng);
 		else
 			virtio_mmio_destroy(&m->empty[slot]);
 	}

@@ -4,7 +4,8 @@
  * The tree follows the Devicetree Specification v0.4 (root, /memory, /cpus, /chosen, /aliases
  * in chapter 3) and the Linux DT bindings of each device: arm,gic-v3 and arm,cortex-a15-gic
  * (interrupt-controller/arm,gic-v3.yaml, arm,gic.yaml), arm,armv8-timer (timer/arm,arch_timer),
- * arm,psci (arm/psci.yaml), fixed-clock, arm,pl011 + arm,primecell (serial/pl011.yaml) and
+ * arm,psci (arm/psci.yaml), fixed-clock, arm,pl011 + arm,primecell (serial/pl011.yaml),
+ * arm,pl031 + arm,primecell (rtc/arm,pl031.yaml), arm,armv8-pmuv3 (arm/pmu.yaml) and
  * virtio,mmio (virtio/mmio.yaml). Addresses and interrupt numbers come from memmap.h, which
  * follows QEMU virt (except that virtio-mmio slots are 4 KiB apart here and 512 bytes apart in
  * QEMU), so a guest finds the same devices at the same places on both.
@@ -24,6 +25,7 @@
 #include "dtb.h"
 #include "memmap.h"
 #include "pl011.h"
+#include "pl031.h"
 
 /* The GIC's frames: sizes fixed by the architecture, addresses in memmap.h. */
 #define GIC_DIST_SIZE_V3 0x10000ULL /* GICv3 Distributor: one 64 KiB frame */
@@ -45,6 +47,7 @@
 #define GIC_PPI_CPU_SHIFT    8
 
 #define UART_SPI	 (UART_INTID - GIC_SPI_INTID(0))
+#define RTC_SPI		 (PL031_INTID - GIC_SPI_INTID(0))
 #define VIRTIO_SPI_FIRST (VIRTIO_INTID(0) - GIC_SPI_INTID(0)) /* slot n: SPI VIRTIO_SPI_FIRST + n */
 
 /* Arch timer PPIs in the order the arm,armv8-timer binding lists them. */
@@ -52,6 +55,7 @@
 #define TIMER_PPI_PHYS	   (TIMER_PHYS_INTID - GIC_PPI_INTID(0)) /* non-secure EL1 physical */
 #define TIMER_PPI_VIRT	   (TIMER_VIRT_INTID - GIC_PPI_INTID(0)) /* virtual timer */
 #define TIMER_PPI_HYP	   10					 /* INTID 26: EL2 physical timer */
+#define PMU_PPI		   (PMU_INTID - GIC_PPI_INTID(0))	 /* the PMU's overflow interrupt */
 
 /* Any unique values other than 0 and 0xffffffff will do (DT spec 2.3.3). */
 #define PHANDLE_GIC	 1
@@ -175,6 +179,19 @@ static int dtb_add_timer(void *fdt, const struct dtb_machine *m)
 	return fdt_end_node(fdt);
 }
 
+/* The PMU: a PPI, level-sensitive as in QEMU virt, on every CPU (a GICv2 wants the mask). */
+static int dtb_add_pmu(void *fdt, const struct dtb_machine *m)
+{
+	uint32_t flags = IRQ_TYPE_LEVEL_HIGH;
+
+	if (m->gic_version == 2)
+		flags |= ((1U << m->ncpus) - 1) << GIC_PPI_CPU_SHIFT;
+	FDT_TRY(fdt_begin_node(fdt, "pmu"));
+	FDT_TRY(fdt_property_string(fdt, "compatible", "arm,armv8-pmuv3"));
+	FDT_TRY(dtb_prop_irq(fdt, GIC_PPI, PMU_PPI, flags));
+	return fdt_end_node(fdt);
+}
+
 static int dtb_add_gic(void *fdt, const struct dtb_machine *m)
 {
 	FDT_TRY(fdt_begin_node(fdt, "intc@8000000"));
@@ -225,6 +242,21 @@ static int dtb_add_uart(void *fdt)
 	FDT_TRY(dtb_prop_irq(fdt, GIC_SPI, UART_SPI, IRQ_TYPE_LEVEL_HIGH));
 	FDT_TRY(fdt_property(fdt, "clocks", clocks, sizeof(clocks)));
 	FDT_TRY(fdt_property(fdt, "clock-names", clock_names, sizeof(clock_names)));
+	return fdt_end_node(fdt);
+}
+
+/* The PL031 only needs the AMBA bus clock, which the UART's node already defined. */
+static int dtb_add_rtc(void *fdt)
+{
+	static const char compatible[] = "arm,pl031\0arm,primecell";
+	uint64_t reg[2] = { PL031_BASE, PL031_SIZE };
+
+	FDT_TRY(fdt_begin_node(fdt, "pl031@9010000"));
+	FDT_TRY(fdt_property(fdt, "compatible", compatible, sizeof(compatible)));
+	FDT_TRY(dtb_prop_reg(fdt, reg, 1));
+	FDT_TRY(dtb_prop_irq(fdt, GIC_SPI, RTC_SPI, IRQ_TYPE_LEVEL_HIGH));
+	FDT_TRY(fdt_property_u32(fdt, "clocks", PHANDLE_APB_PCLK));
+	FDT_TRY(fdt_property_string(fdt, "clock-names", "apb_pclk"));
 	return fdt_end_node(fdt);
 }
 
@@ -307,8 +339,11 @@ static int dtb_build_tree(void *fdt, const struct dtb_machine *m)
 	FDT_TRY(dtb_add_cpus(fdt, m));
 	FDT_TRY(dtb_add_psci(fdt, m));
 	FDT_TRY(dtb_add_timer(fdt, m));
+	if (m->pmu)
+		FDT_TRY(dtb_add_pmu(fdt, m));
 	FDT_TRY(dtb_add_gic(fdt, m));
 	FDT_TRY(dtb_add_uart(fdt));
+	FDT_TRY(dtb_add_rtc(fdt));
 	/* Ascending, so that Linux probes slot 0 first and it becomes /dev/vda or hvc0. */
 	for (unsigned int slot = 0; slot < DTB_VIRTIO_SLOTS; slot++)
 		if (m->virtio_slots & (1U << slot))

@@ -30,6 +30,7 @@ struct dtb_machine {
 	unsigned int ncpus;	     /* 1..DTB_MAX_CPUS_GICV{2,3} */
 	int gic_version;	     /* 2 or 3, as created in KVM */
 	bool psci_1_0;		     /* KVM offers PSCI 1.0 (else 0.2 is described) */
+	bool pmu;		     /* every CPU has a PMUv3 (an arm,armv8-pmuv3 node) */
 	uint32_t virtio_slots;	     /* bit n set: describe virtio-mmio slot n (0..7) */
 	const char *bootargs;	     /* kernel command line, or NULL for none */
 	uint64_t initrd_start;	     /* initrd at [start, end) in guest RAM; both 0 = none */

@@ -60,6 +60,8 @@ void load_kernel(const struct guest_mem *ram, const struct options *o, struct bo
 	if (err == BOOT_ERR_KERNEL_TOO_BIG || err == BOOT_ERR_INITRD_TOO_BIG)
 		die("%s: %s, %s (try a larger --mem)", file, boot_strerror(err),
 		    size_format(ram->size, a, sizeof(a)));
+	if (err == BOOT_ERR_NOT_CODE)
+		die("%s %s", file, layout->refusal);
 	if (err)
 		die("%s: %s", file, boot_strerror(err));
 	info("%s: %s at 0x%" PRIx64 "-0x%" PRIx64 ", DTB at 0x%" PRIx64, o->kernel,

@@ -16,11 +16,14 @@
 #include "mmio_bus.h"
 #include "options.h"
 #include "pl011.h"
+#include "rtc.h"
 #include "timer.h"
+#include "vcpu_features.h"
 #include "vgic.h"
 #include "virtio_blk.h"
 #include "virtio_console.h"
 #include "virtio_mmio.h"
+#include "virtio_rng.h"
 #include "dtb.h"
 #include "guest_mem.h"
 
@@ -66,6 +69,7 @@ struct machine {
 	int kvm, vm, run_size;
 	struct guest_mem ram;
 	struct vgic gic;
+	struct vcpu_features features; /* what every vCPU has this boot */
 	struct vcpu vcpus[MAX_CPUS];
 	/*
 	 * Held by whichever thread touches a device: a vCPU's on MMIO exits, the console's.
@@ -76,10 +80,12 @@ struct machine {
 	pthread_mutex_t lock;
 	struct mmio_bus bus;
 	struct pl011 uart;
+	struct rtc rtc;
 	struct console console;
 	int disk_fds[VIRTIO_SLOTS];
 	struct virtio_blk blks[VIRTIO_SLOTS];
 	struct virtio_console vcon;
+	struct virtio_rng rng; /* in the first slot left free, if one is */
 	struct virtio_mmio empty[VIRTIO_SLOTS];
 	struct virtio_line lines[VIRTIO_SLOTS];
 	struct stats stats;

@@ -10,8 +10,10 @@
  * KVM_RUN with a signal (api.rst 5, "immediate_exit") and joined. A reset then builds the whole
  * machine again in this process (a new VM, fresh RAM, the kernel reloaded, devices and vCPUs
  * reset) unless --no-reboot says to stop.
- * Disks (--disk, repeatable) take virtio slots 0.., the virtio-console the slot after them. With
- * no kernel named, the guest `make stage-09` built boots. On a terminal, Ctrl-A x quits, and
+ * Disks (--disk, repeatable) take virtio slots 0.., the virtio-console the slot after them, and
+ * virtio-rng the first slot left free. A PL031 real-time clock gives the guest the host's date;
+ * where KVM offers them, every vCPU gets a PMU and SVE (vcpu_features.h: the order KVM requires).
+ * With no kernel named, the guest `make stage-09` built boots. On a terminal, Ctrl-A x quits, and
  * Ctrl-C goes to the guest. Devices are shared by every vCPU thread and the console's: the one
  * device lock of stage 05 serialises them all (machine.h says why virtio has a second one).
  */
@@ -45,8 +47,10 @@
 #include "options.h"
 #include "pl011.h"
 #include "regs.h"
+#include "rtc.h"
 #include "size.h"
 #include "timer.h"
+#include "vcpu_features.h"
 #include "vgic.h"
 #include "virtio_blk.h"
 #include "virtio_console.h"
@@ -120,6 +124,7 @@ static void machine_build(struct machine *m)
 	if (ioctl(m->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		die_errno("KVM_ARM_PREFERRED_TARGET");
 	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
+	vcpu_features_choose(m->vm, &o->features, &m->features, &init);
 	for (unsigned int i = 0; i < o->ncpus; i++)
 		vcpu_create(m, i, &init);
 
@@ -127,6 +132,9 @@ static void machine_build(struct machine *m)
 	err = vgic_init(&m->gic);
 	if (err)
 		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
+	/* A vCPU's PMU needs the vGIC ready: its overflow interrupt first, then its init. */
+	for (unsigned int i = 0; i < o->ncpus; i++)
+		vcpu_features_start_pmu(m->vcpus[i].fd, i, &m->features);
 
 	/* The timers' interrupts, the same PPIs on every vCPU, before any of them runs. */
 	for (unsigned int i = 0; i < o->ncpus; i++) {
@@ -179,8 +187,10 @@ static void machine_build(struct machine *m)
 	};
 	if (mmio_bus_add(&m->bus, &uart_dev) < 0)
 		die("cannot put the UART on the bus");
+	/* The real-time clock: the guest's date is the host's, and its alarm wakes the guest. */
+	rtc_attach(&m->rtc, &m->bus, m->vm, o->trace);
 
-	/* The virtio slots: the disks from slot 0, then the console; the rest empty. */
+	/* The virtio slots: disks from slot 0, the console, the entropy device; the rest empty. */
 	uint32_t populated = virtio_slots_add(m);
 
 	/*
@@ -194,6 +204,7 @@ static void machine_build(struct machine *m)
 		.ncpus = o->ncpus,
 		.gic_version = m->gic.version,
 		.psci_1_0 = psci_is_1_0(boot_fd),
+		.pmu = m->features.pmu,
 		.virtio_slots = populated,
 		.bootargs = o->cmdline,
 		.initrd_start = layout.initrd_start,
@@ -238,6 +249,7 @@ int main(int argc, char **argv)
 	kick_init();
 	pthread_mutex_init(&m.lock, NULL);
 	pthread_mutex_init(&m.stop_lock, NULL);
+	rtc_start(&m.rtc, &m.lock);
 
 	/* The terminal, for every boot: its input goes to virtio-console if there is one. */
 	if (opt.virtio_console)

@@ -7,6 +7,7 @@
  *   0x08010000 - 0x08011fff   GICv2 CPU interface (only with --gic v2), in KVM         stage 05
  *   0x080a0000 - ...          GICv3 redistributors, 128 KiB per vCPU, in KVM           stage 05
  *   0x09000000 - 0x09000fff   PL011 UART                                                stage 04
+ *   0x09010000 - 0x09010fff   PL031 real-time clock                                     stage 09
  *   0x0a000000 + n * 0x1000   virtio-mmio slot n, n = 0..7, a 0x200-byte window         stage 07
  *   0x40000000 - ...          RAM (--mem); a raw guest image at +0x80000                stage 02
  *
@@ -29,12 +30,15 @@
 #define GIC_PPI_INTID(n) (16 + (n))
 #define GIC_SPI_INTID(n) (32 + (n))
 #define UART_INTID	 GIC_SPI_INTID(1) /* QEMU virt: the PL011 is SPI 1, level-sensitive */
+#define PL031_INTID	 GIC_SPI_INTID(2) /* QEMU virt: the PL031 is SPI 2, level-sensitive */
+#define PMU_INTID	 GIC_PPI_INTID(7) /* QEMU virt: the PMU's overflow interrupt */
 
 /* The arch timer's PPIs, as QEMU virt wires them (and its device tree states). */
 #define TIMER_VIRT_INTID GIC_PPI_INTID(11) /* EL1 virtual timer */
 #define TIMER_PHYS_INTID GIC_PPI_INTID(14) /* EL1 physical timer */
 
 #define PL011_BASE 0x09000000UL /* QEMU virt: the UART */
+#define PL031_BASE 0x09010000UL /* QEMU virt: the RTC */
 
 /*
  * The virtio-mmio slots: our layout, not the virtio spec's (QEMU virt puts 32 slots 0x200 apart):

@@ -16,6 +16,7 @@
 #include "options.h"
 #include "opts.h"
 #include "pl011.h"
+#include "vcpu_features.h"
 
 #define DEFAULT_RAM	(1UL << 30)
 #define MIN_RAM		(8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
@@ -23,6 +24,11 @@
 #define DEFAULT_CMDLINE "console=ttyAMA0 earlycon=pl011,0x09000000"
 #define OPT_DTB_OUT	OPT_LONG_ONLY /* --dtb-out has no one-letter form */
 #define OPT_NO_REBOOT	(OPT_LONG_ONLY + 1)
+#define OPT_PMU		(OPT_LONG_ONLY + 2)
+#define OPT_NO_PMU	(OPT_LONG_ONLY + 3)
+#define OPT_SVE		(OPT_LONG_ONLY + 4)
+#define OPT_NO_SVE	(OPT_LONG_ONLY + 5)
+#define OPT_SVE_VL	(OPT_LONG_ONLY + 6)
 
 static const struct opt table[] = {
 	{ 'k', "kernel", "FILE", "the kernel (Image) or bare-metal binary" },
@@ -38,6 +44,12 @@ static const struct opt table[] = {
 	  ",ro: read-only; give it again for more disks" },
 	{ 'c', "virtio-console", NULL,
 	  "a virtio-console in the slot after the disks, which gets the\nterminal's input" },
+	{ OPT_PMU, "pmu", NULL,
+	  "a PMU (perf counters) on every vCPU, required\n(default: if this host's KVM offers one)" },
+	{ OPT_NO_PMU, "no-pmu", NULL, "no PMU" },
+	{ OPT_SVE, "sve", NULL, "SVE on every vCPU, required (default: if offered)" },
+	{ OPT_NO_SVE, "no-sve", NULL, "no SVE" },
+	{ OPT_SVE_VL, "sve-vl", "BITS", "SVE with vector lengths up to BITS only, e.g. 256" },
 	{ OPT_NO_REBOOT, "no-reboot", NULL, "when the guest reboots, stop instead" },
 	{ 't', "trace", NULL, "print every exit on stderr, with the device register it hit" },
 	{ 's', "stats", NULL, "print exit counts per vCPU and device counts on stderr at the end" },
@@ -160,6 +172,17 @@ static void set(void *ctx, int key, const char *value)
 	}
 	case 'c':
 		o->virtio_console = true;
+		break;
+	case OPT_PMU:
+	case OPT_NO_PMU:
+		o->features.pmu = key == OPT_PMU ? FEATURE_ON : FEATURE_OFF;
+		break;
+	case OPT_SVE:
+	case OPT_NO_SVE:
+		o->features.sve = key == OPT_SVE ? FEATURE_ON : FEATURE_OFF;
+		break;
+	case OPT_SVE_VL:
+		o->features.sve_max_vl = vcpu_features_parse_vl(value);
 		break;
 	case OPT_NO_REBOOT:
 		o->no_reboot = true;

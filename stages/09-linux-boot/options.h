@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "memmap.h"
+#include "vcpu_features.h"
 
 struct disk_option {
 	const char *path; /* the file, without ",ro" */
@@ -28,6 +29,7 @@ struct options {
 	bool no_reboot;
 	bool trace;
 	bool stats;
+	struct vcpu_feature_options features; /* --pmu, --no-pmu, --sve, --no-sve, --sve-vl */
 };
 
 /* Fill o from argv; a mistake gets one line on stderr and a non-zero exit. */

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "memmap.h" /* the machine's layout: the UART, then the virtio slots */
+#include "memmap.h" /* the machine's layout: the UART, the virtio slots 4 KiB apart */
 #include "mmio_bus.h"
 #include "pl011.h"
 #include "virtio_blk.h"

@@ -40,6 +40,25 @@ teardown() { common_teardown; }
 	assert_equal "$stderr" "stage-02: $SCRATCH/empty.bin is empty: a guest needs at least one instruction"
 }
 
+@test "files that are not a program (3 bytes, gzip, ELF): one line each, non-zero" {
+	printf 'abc' >"$SCRATCH/short.bin"
+	vmm 02 "$SCRATCH/short.bin"
+	assert_failure 1
+	assert_one_stderr_line
+	assert_equal "$stderr" "stage-02: $SCRATCH/short.bin is shorter than one instruction (4 bytes): a guest needs at least one"
+
+	gzip -c guest/memory.bin >"$SCRATCH/memory.bin.gz"
+	vmm 02 "$SCRATCH/memory.bin.gz"
+	assert_failure 1
+	assert_one_stderr_line
+	assert_equal "$stderr" "stage-02: $SCRATCH/memory.bin.gz is gzip-compressed (an Image.gz?): decompress it first (gunzip) and give the result"
+
+	vmm 02 build/guest/memory.elf
+	assert_failure 1
+	assert_one_stderr_line
+	assert_regex "$stderr" '^stage-02: build/guest/memory.elf is an ELF file, not a raw binary or an arm64 Image: '
+}
+
 @test "a guest larger than RAM: one line that suggests --mem" {
 	truncate -s 3M "$SCRATCH/big.bin"
 	vmm 02 --mem 2M "$SCRATCH/big.bin"

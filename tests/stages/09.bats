@@ -207,16 +207,43 @@ EOF
 		grep -qF "reg = <0x00 0x8000000 0x00 0x10000 0x00 0x80a0000 0x00 $(printf '0x%x' $((n * 0x20000)))>;" "$dts"
 		grep -q 'enable-method = "psci";' "$dts"
 		grep -q 'method = "hvc";' "$dts"
-		# Disks in slots 0 and 1, the console in slot 2, nothing after.
+		# Disks in slots 0 and 1, the console in slot 2, the entropy device in 3, nothing after.
 		grep -q 'virtio_mmio@a000000 {' "$dts"
 		grep -q 'virtio_mmio@a001000 {' "$dts"
 		grep -q 'virtio_mmio@a002000 {' "$dts"
-		refute grep -q 'virtio_mmio@a003000' "$dts"
+		grep -q 'virtio_mmio@a003000 {' "$dts"
+		refute grep -q 'virtio_mmio@a004000' "$dts"
+		# The RTC and (where KVM has one, as the lab's does) the PMU, where QEMU virt has them.
+		grep -q 'pl031@9010000 {' "$dts"
+		grep -qF 'interrupts = <0x00 0x02 0x04>;' "$dts"
+		grep -q 'compatible = "arm,armv8-pmuv3";' "$dts"
+		grep -qF 'interrupts = <0x01 0x07 0x04>;' "$dts"
 	done
 	# vCPU 16 is the first with Aff1 = 1 (16 per Aff0 group, as KVM numbers them): reg 0x100.
 	grep -q 'cpu@100 {' "$SCRATCH/v3-123.dts"
 	grep -q 'cpu@70a {' "$SCRATCH/v3-123.dts"
 	refute grep -q 'cpu@70b' "$SCRATCH/v3-123.dts"
+}
+
+@test "the RTC's and PMU's nodes agree with QEMU virt's on compatible, reg, interrupts and clocks" {
+	command -v qemu-system-aarch64 >/dev/null || skip "qemu-system-aarch64 is not installed"
+	vmm 09 --mem 1G --dtb-out "$SCRATCH/ours.dtb" guest/hello.bin
+	assert_success
+	run -0 timeout 60 qemu-system-aarch64 -M virt,gic-version=3,dumpdtb="$SCRATCH/qemu.dtb" \
+		-cpu max -m 1G -display none
+	for node_prop in /pl031@9010000:compatible /pl031@9010000:reg /pl031@9010000:interrupts \
+		/pl031@9010000:clock-names /pmu:compatible /pmu:interrupts; do
+		node=${node_prop%:*} p=${node_prop#*:}
+		if [ "$p" = compatible ] || [ "$p" = clock-names ]; then
+			ours=$(fdtget "$SCRATCH/ours.dtb" "$node" "$p")
+			qemu=$(fdtget "$SCRATCH/qemu.dtb" "$node" "$p")
+		else
+			ours=$(fdtget -t x "$SCRATCH/ours.dtb" "$node" "$p")
+			qemu=$(fdtget -t x "$SCRATCH/qemu.dtb" "$node" "$p")
+		fi
+		[ -n "$ours" ] && [ "$ours" = "$qemu" ] ||
+			{ echo "$node $p: ours '$ours', QEMU's '$qemu'"; false; }
+	done
 }
 
 @test "a GICv2 lab: the tree says arm,cortex-a15-gic with the timer's CPU mask; Linux runs on 2 vCPUs" {
@@ -240,6 +267,50 @@ EOF
 	# The timer's four PPIs, each wired to CPUs 0 and 1 (bits 15:8), level-low (8).
 	assert_line --partial 'interrupts = <0x01 0x0d 0x308 0x01 0x0e 0x308 0x01 0x0b 0x308 0x01 0x0a 0x308>;'
 	assert_equal "$(grep -c 'device_type = "cpu";' <<<"$output")" 2
+}
+
+@test "a small VMM's devices: the host's date, an RTC alarm, /dev/hwrng, the PMU, SVE on each vCPU" {
+	linux --cpus 2 -- "date -u +%Y; echo +2 >/sys/class/rtc/rtc0/wakealarm; sleep 4;" \
+		"awk '/rtc-pl031/ { print \$2 + \$3 }' /proc/interrupts; wc -c </sys/class/rtc/rtc0/wakealarm;" \
+		"head -c 64 /dev/hwrng | wc -c; cat /sys/class/misc/hw_random/rng_current;" \
+		"dmesg | grep -c 'enabled with armv8_pmuv[3] PMU driver';" \
+		"grep -c -w sve /proc/cpuinfo"
+	assert_success
+	# The year the guest reads from the PL031 is the host's (1970 without an RTC); the alarm
+	# fired once and cleared itself; 64 random bytes; the PMU driver; sve on both CPUs.
+	assert_equal "$(command_output)" \
+		"$(printf '%s\n' "$(date -u +%Y)" 1 0 64 virtio_rng.0 1 2)"
+	assert_equal "$stderr" ""
+}
+
+@test "--no-pmu and --no-sve leave them out; --sve-vl 256 caps the guest's vector length" {
+	linux --no-pmu --no-sve -- "dmesg | grep -c 'armv8_pmuv[3]'; grep -c -w sve /proc/cpuinfo"
+	assert_success
+	assert_equal "$(command_output)" "$(printf '%s\n' 0 0)"
+	assert_equal "$stderr" ""
+	linux --sve-vl 256 -- "dmesg | grep -o 'maximum available vector lengt[h] [0-9]* bytes'"
+	assert_success
+	assert_equal "$(command_output)" "maximum available vector length 32 bytes"
+	assert_equal "$stderr" ""
+}
+
+@test "the guest's PMU counts: pmu-check reads its cycle count twice and sees it grow" {
+	linux -- "pmu-check"
+	assert_success
+	assert_equal "$stderr" ""
+	# guest/linux/pmu-check.c: exit status 0 means 0 < first count < second.
+	assert_regex "$(command_output)" '^pmu-check: cycles [1-9][0-9]*, then [1-9][0-9]*$'
+	assert_line "veleiro: exit status 0"
+}
+
+@test "SVE registers survive context switches: two sve-check processes share one vCPU" {
+	linux -- "sve-check 1 & sve-check 101; wait"
+	assert_success
+	assert_equal "$stderr" ""
+	# guest/linux/sve-check.c: each fills z0, spins while the other preempts it, checks z0.
+	run -0 grep -cE '^sve-check: vector length [0-9]+ bytes, z0 intact after [1-9][0-9]* preemptions$' \
+		<<<"$(command_output)"
+	assert_output 2
 }
 
 @test "the ext4 disk: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it" {
@@ -372,6 +443,8 @@ EOF
 @test "bad input: one clear line each, a non-zero exit, nothing written" {
 	: >"$SCRATCH/empty"
 	head -c 1M build/linux/Image >"$SCRATCH/truncated"
+	head -c 1M build/linux/Image | gzip -c >"$SCRATCH/Image.gz"
+	printf 'abc' >"$SCRATCH/short"
 	truncate -s 100M "$SCRATCH/big.cpio"
 	cp "$DISK" "$SCRATCH/disk.ext4"
 	chmod 0444 "$SCRATCH/disk.ext4"
@@ -382,11 +455,15 @@ EOF
 		out() { "$vmm" --dtb-out "$s/out.dtb" "$@" </dev/null; echo "$?"; }
 		out "$s/empty"
 		out "$s/truncated"
+		out "$s/Image.gz"
+		out "$s/short"
 		out --mem 64M --initrd "$s/big.cpio" build/linux/Image
 		out --cpus 0 guest/hello.bin
 		out --cpus two guest/hello.bin
 		out --cpus 10000 guest/hello.bin
 		out --mem 1M guest/hello.bin
+		out --sve-vl 300 guest/hello.bin
+		out --no-sve --sve-vl 256 guest/hello.bin
 		out --disk "$s/missing.img" guest/hello.bin
 		# Root may write any file: the disk check needs another user.
 		if [ "$(id -u)" = 0 ]; then
@@ -397,15 +474,19 @@ EOF
 		echo "$?"
 		"$s/elsewhere/stage-09"; echo "$?"' "$SCRATCH"
 	assert_success
-	assert_equal "$output" "$(printf '1\n%.0s' $(seq 10))"
+	assert_equal "$output" "$(printf '1\n%.0s' $(seq 14))"
 	assert_equal "$stderr" "$(printf '%s\n' \
 		"stage-09: $SCRATCH/empty: the kernel file is empty" \
 		"stage-09: $SCRATCH/truncated: truncated arm64 Image: the file is shorter than its PE/COFF header says" \
+		"stage-09: $SCRATCH/Image.gz is gzip-compressed (an Image.gz?): decompress it first (gunzip) and give the result" \
+		"stage-09: $SCRATCH/short is shorter than one instruction (4 bytes): a guest needs at least one" \
 		"stage-09: $SCRATCH/big.cpio: the kernel, initrd and device tree do not fit in guest RAM, 64 MiB (try a larger --mem)" \
 		"stage-09: --cpus takes a number of vCPUs from 1 up, not '0'" \
 		"stage-09: --cpus takes a number of vCPUs from 1 up, not 'two'" \
 		"stage-09: --cpus 10000 is too many: this machine takes at most 123 vCPUs with a GICv3" \
 		"stage-09: --mem 1M is out of range: give between 8 MiB and 1 TiB" \
+		"stage-09: --sve-vl takes a vector length in bits, a multiple of 128 from 128 to 2048, not '300'" \
+		"stage-09: --sve-vl and --no-sve contradict each other: give one of them" \
 		"stage-09: cannot open disk $SCRATCH/missing.img: No such file or directory" \
 		"stage-09: cannot open disk $SCRATCH/disk.ext4 for writing: Permission denied (add ,ro to use it read-only)" \
 		"stage-09: no kernel given, and the default guest (build/linux/Image and build/linux/initramfs.cpio.gz) is not there: run make stage-09")"

@@ -385,6 +385,41 @@ static void test_bad_images(void)
 	ram_free(&mem);
 }
 
+/*
+ * Files that are neither an Image nor code, as users have them: an Image.gz, an ELF vmlinux, a
+ * 3-byte file. Each is refused with its reason (file_type.c), before anything runs.
+ */
+static void test_not_code(void)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *word;
+	} files[] = {
+		{ "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03", 10, "gzip" },
+		{ "\x28\xb5\x2f\xfd\x04\x58\x00\x00", 8, "zstd" },
+		{ "\xfd\x37\x7a\x58\x5a\x00\x00\x04", 8, "xz" },
+		{ "\x7f\x45\x4c\x46\x02\x01\x01\x00", 8, "ELF" },
+		{ "\x00\x01\x80", 3, "shorter than one instruction" },
+	};
+	struct guest_mem mem = ram_new(16 * MIB);
+	struct boot_image img;
+	struct boot_layout l;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		write_file(kernel_path, files[i].bytes, files[i].len);
+		CHECK_EQ(boot_load(&mem, kernel_path, NULL, &l), BOOT_ERR_NOT_CODE);
+		CHECK(l.refusal && strstr(l.refusal, files[i].word));
+		CHECK_EQ(boot_parse(files[i].bytes, files[i].len, &img), BOOT_ERR_NOT_CODE);
+		CHECK(img.refusal == l.refusal);
+	}
+	/* One instruction is enough for a raw binary. */
+	write_file(kernel_path, "\x00\x00\x00\x14", 4); /* b . */
+	CHECK_EQ(boot_load(&mem, kernel_path, NULL, &l), BOOT_OK);
+	CHECK(l.refusal == NULL);
+	ram_free(&mem);
+}
+
 /* No magic: a raw bare-metal program, loaded at 0x40080000 whatever its size. */
 static void test_raw(void)
 {
@@ -644,7 +679,8 @@ static void test_parse_random(void)
 		err = boot_parse(buf, len, &img);
 		CHECK(err == BOOT_OK || err == BOOT_ERR_KERNEL_EMPTY || err == BOOT_ERR_TRUNCATED ||
 		      err == BOOT_ERR_TRUNCATED_BODY || err == BOOT_ERR_BIG_ENDIAN ||
-		      err == BOOT_ERR_TEXT_OFFSET);
+		      err == BOOT_ERR_TEXT_OFFSET || err == BOOT_ERR_NOT_CODE);
+		CHECK((err == BOOT_ERR_NOT_CODE) == (img.refusal != NULL));
 		if (err == BOOT_OK && img.is_image) {
 			images++;
 			CHECK(len >= 64);
@@ -685,6 +721,7 @@ int main(void)
 	test_image_size_small();
 	test_bad_images();
 	test_pe();
+	test_not_code();
 	test_raw();
 	test_too_big();
 	test_bad_ram();

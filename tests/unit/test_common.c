@@ -1,7 +1,7 @@
 /* unit-test sources: */
 /*
  * test_common.c - unit tests for the plumbing in common/: logging, guest-memory access, file
- * loading, size parsing and printing, and the raw terminal.
+ * loading, recognising files that are not code, size parsing and printing, and the raw terminal.
  *
  * Behaviour that ends a process (die(), fatal signals) runs in a forked child; the parent checks
  * the child's stderr, exit status and the terminal settings it left behind.
@@ -22,6 +22,7 @@
 
 #include "check.h"
 #include "file.h"
+#include "file_type.h"
 #include "guest_mem.h"
 #include "log.h"
 #include "size.h"
@@ -532,6 +533,51 @@ static void test_term(void)
 	close(master);
 }
 
+/* Whether file_type_refusal() refuses data (len bytes) and says so with `word` in its reason. */
+static int refused_as(const void *data, size_t len, const char *word)
+{
+	const char *why = file_type_refusal(data, len);
+
+	return why && strstr(why, word) != NULL;
+}
+
+/* Compressed files, ELF, x86 and EFI zboot kernels, and files shorter than an instruction. */
+static void test_file_type(void)
+{
+	static const uint8_t nop[4] = { 0x1f, 0x20, 0x03, 0xd5 }; /* d503201f: nop */
+	uint8_t buf[0x400] = { 0 };
+
+	CHECK(file_type_refusal(nop, 4) == NULL);
+	CHECK(refused_as(nop, 3, "shorter than one instruction"));
+	CHECK(refused_as(nop, 1, "shorter than one instruction"));
+	/* The signature, then anything: what `gzip`, `zstd`, `xz`, `bzip2`, `lz4` write first. */
+	CHECK(refused_as("\x1f\x8b\x08\x00\x00\x00\x00\x00", 8, "gzip"));
+	CHECK(refused_as("\x1f\x8b\x08", 3, "gunzip"));
+	CHECK(refused_as("\x28\xb5\x2f\xfd\x04\x58", 6, "zstd"));
+	CHECK(refused_as("\xfd\x37\x7a\x58\x5a\x00\x00\x04", 8, "xz"));
+	CHECK(refused_as("BZh91AY&SY", 10, "bzip2"));
+	CHECK(refused_as("\x04\x22\x4d\x18\x64\x40", 6, "lz4"));
+	CHECK(refused_as("\x7f"
+			 "ELF\x02\x01\x01",
+			 7, "ELF"));
+	/* Near misses are not refused: another gzip method, BZh without a size, a short xz. */
+	CHECK(file_type_refusal("\x1f\x8b\x07\x00", 4) == NULL);
+	CHECK(file_type_refusal("BZhx", 4) == NULL);
+	CHECK(file_type_refusal("\xfd\x37\x7a\x58\x5a\x01", 6) == NULL);
+
+	/* An x86 bzImage: 'HdrS' at 0x202, and an MZ stub at 0 that an arm64 Image also has. */
+	memcpy(buf, "MZ", 2);
+	CHECK(file_type_refusal(buf, sizeof(buf)) == NULL);
+	memcpy(buf + 0x202, "HdrS", 4);
+	CHECK(refused_as(buf, sizeof(buf), "x86"));
+	CHECK(file_type_refusal(buf, 0x205) == NULL); /* ends before the signature does */
+	memset(buf + 0x202, 0, 4);
+	/* An arm64 EFI zboot image: MZ, then 'zimg'. */
+	memcpy(buf + 4, "zimg", 4);
+	CHECK(refused_as(buf, sizeof(buf), "zboot"));
+	CHECK(file_type_refusal(buf, 7) == NULL);
+}
+
 int main(void)
 {
 	alarm(60); /* a hang (say, in open() of a FIFO) fails the test instead of blocking CI */
@@ -542,6 +588,7 @@ int main(void)
 	test_size_parse();
 	test_size_format();
 	test_file_load();
+	test_file_type();
 	test_term();
 	return CHECK_DONE("common");
 }

@@ -1,6 +1,7 @@
 /* unit-test sources: stages/09-linux-boot/dtb.c */
 /*
- * test_dtb.c - unit tests for the device tree of stage 08 (dtb.c).
+ * test_dtb.c - unit tests for the device tree of stage 09 (dtb.c), which is stage 08's with the
+ * PL031 real-time clock and the PMU added.
  *
  * Each test builds a tree for one machine and reads it back with libfdt's read-only API, node
  * by node: what Linux will find is what the test asserts. Every tree is also handed to dtc,
@@ -33,6 +34,7 @@ static struct dtb_machine machine(void)
 		.ncpus = 2,
 		.gic_version = 3,
 		.psci_1_0 = true,
+		.pmu = true,
 		.virtio_slots = 0x3,
 		.bootargs = "console=ttyAMA0 earlycon",
 		.initrd_start = 0x7c000000,
@@ -180,6 +182,7 @@ static uint32_t phandle_of(const char *path)
 static void check_common(const struct dtb_machine *m)
 {
 	static const char *const uart_compat[] = { "arm,pl011", "arm,primecell" };
+	static const char *const rtc_compat[] = { "arm,pl031", "arm,primecell" };
 	static const char *const clock_names[] = { "uartclk", "apb_pclk" };
 	static const char *const psci_1_0[] = { "arm,psci-1.0", "arm,psci-0.2" };
 	static const char *const psci_0_2[] = { "arm,psci-0.2" };
@@ -246,6 +249,20 @@ static void check_common(const struct dtb_machine *m)
 		}
 	}
 
+	/* PMU: as QEMU virt, PPI 7 (INTID 23) level-high, with the CPU mask on a GICv2. */
+	off = fdt_path_offset(blob, "/pmu");
+	if (m->pmu) {
+		uint32_t flags = 4;
+
+		if (m->gic_version == 2)
+			flags |= ((1U << m->ncpus) - 1) << 8;
+		CHECK(off >= 0);
+		CHECK_STR(str(off, "compatible"), "arm,armv8-pmuv3");
+		check_cells(off, "interrupts", (uint32_t[]){ 1, 7, flags }, 3);
+	} else {
+		CHECK_EQ(off, -FDT_ERR_NOTFOUND);
+	}
+
 	off = node("/intc@8000000");
 	check_u32(off, "#interrupt-cells", 3);
 	check_u32(off, "#address-cells", 0);
@@ -263,6 +280,17 @@ static void check_common(const struct dtb_machine *m)
 	check_cells(off, "interrupts", (uint32_t[]){ 0, 1, 4 }, 3);
 	check_cells(off, "clocks", (uint32_t[]){ clk, clk }, 2);
 	check_strings(off, "clock-names", clock_names, 2);
+
+	/*
+	 * PL031, as QEMU virt describes it: SPI 2 (INTID 34) level-high, the AMBA bus clock only
+	 * (rtc/arm,pl031.yaml), one 4 KiB page of registers.
+	 */
+	off = node("/pl031@9010000");
+	check_strings(off, "compatible", rtc_compat, 2);
+	check_reg64(off, (uint64_t[]){ 0x09010000, 0x1000 }, 1);
+	check_cells(off, "interrupts", (uint32_t[]){ 0, 2, 4 }, 3);
+	check_u32(off, "clocks", clk);
+	check_strings(off, "clock-names", (const char *const[]){ "apb_pclk" }, 1);
 
 	/* virtio-mmio: exactly the populated slots, SPI 16 + n edge-rising (1). */
 	for (unsigned int slot = 0; slot < DTB_VIRTIO_SLOTS; slot++) {
@@ -373,6 +401,7 @@ static void test_minimal(void)
 	m.initrd_start = m.initrd_end = 0;
 	m.virtio_slots = 0;
 	m.psci_1_0 = false;
+	m.pmu = false;
 	if (build(&m))
 		return;
 	check_common(&m);
