@@ -230,7 +230,7 @@ EOF
 	vmm 09 --mem 1G --dtb-out "$SCRATCH/ours.dtb" guest/hello.bin
 	assert_success
 	run -0 timeout 60 qemu-system-aarch64 -M virt,gic-version=3,dumpdtb="$SCRATCH/qemu.dtb" \
-		-cpu max -m 1G -display none
+		-cpu max -nic none -m 1G -display none
 	for node_prop in /pl031@9010000:compatible /pl031@9010000:reg /pl031@9010000:interrupts \
 		/pl031@9010000:clock-names /pmu:compatible /pmu:interrupts; do
 		node=${node_prop%:*} p=${node_prop#*:}
