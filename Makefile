@@ -230,18 +230,21 @@ docs-check:
 # closing line with the counts. One make test at a time per checkout (they share build/). On hosts
 # that reach KVM through the lab, every suite shares one running lab (started by the first test
 # that needs it) and the labs this run started are stopped at the end; one that was up stays up.
+# The builds (unit tests twice over, the fuzzers, every stage) use every core; the suites run one
+# at a time.
 LAB_SUITES := $(if $(NATIVE),,tests/lab.bats)
+JOBS := $(shell nproc 2>/dev/null || echo 2)
 test: $(DEPS_STAMP)
 	$(Q)exec 9>$(BUILD)/test.lock; \
 	if ! flock -n 9; then echo "make test: another make test is running in this checkout; wait for it to end" >&2; exit 1; fi; \
 	labs_up=$$($(if $(NATIVE),true,lab/run --up 2>/dev/null) || true); export TEST_START=$$(date +%s); \
 	rm -f $(BUILD)/results; rc=0; \
-	$(MAKE) unit || rc=1; \
+	$(MAKE) -j$(JOBS) unit || rc=1; \
 	$(MAKE) format-check || rc=1; \
 	$(MAKE) check-stages || rc=1; \
 	$(MAKE) docs-check || rc=1; \
-	$(MAKE) fuzz-smoke || rc=1; \
-	$(MAKE) all && tests/run-bats $(sort $(wildcard tests/stages/*.bats)) $(LAB_SUITES) 9>&- || rc=1; \
+	$(MAKE) -j$(JOBS) fuzz-smoke || rc=1; \
+	$(MAKE) -j$(JOBS) all && tests/run-bats $(sort $(wildcard tests/stages/*.bats)) $(LAB_SUITES) 9>&- || rc=1; \
 	$(if $(NATIVE),,lab/run --stop-except $$labs_up;) \
 	tests/summary || rc=1; \
 	exit $$rc
