@@ -192,7 +192,7 @@ FUZZ_SRCS_fuzz_machine := $(FUZZ_SRCS_fuzz_virtq_blk) \
 FUZZ_SRCS_fuzz_rtc_rng := common/guest_mem.c \
 	$(addprefix $(FUZZ_STAGE)/,pl031.c virtq.c virtio_mmio.c virtio_rng.c)
 define fuzz_rules
-$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c $(FUZZ_SRCS_$(1)) $(DEPS_STAMP)
+$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/quiet_log.c $(FUZZ_SRCS_$(1)) $(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	@$$(if $(Q),echo "  CC      $$@ (libFuzzer)")
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -I$(FUZZ_STAGE) \
