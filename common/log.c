@@ -79,7 +79,7 @@ static void warn_guest_report(void)
 
 void warn_guest(uint64_t *count, const char *fmt, ...)
 {
-	uint64_t n = ++*count;
+	uint64_t n = __atomic_add_fetch(count, 1, __ATOMIC_RELAXED);
 	char text[256];
 	va_list ap;
 

@@ -25,8 +25,8 @@ __attribute__((format(printf, 1, 2))) void warn(const char *fmt, ...);
  * A warning the guest can cause as often as it likes (a bad register access, a malformed
  * request): a hostile guest must not be able to flood stderr. *count, one per device, counts
  * every call; only the first WARN_GUEST_SHOWN are printed, the last of them saying so. How many
- * were not printed, over all devices, is reported in one line when the program exits. Calls with
- * the same count must not run at the same time (the device's lock serialises them).
+ * were not printed, over all devices, is reported in one line when the program exits. The count
+ * is updated atomically: threads may share it (a device's thread and the vCPUs' register accesses).
  */
 #define WARN_GUEST_SHOWN 3
 __attribute__((format(printf, 2, 3))) void warn_guest(uint64_t *count, const char *fmt, ...);

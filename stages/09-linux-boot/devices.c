@@ -10,10 +10,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "arm64.h"
+#include "eventfds.h"
 #include "log.h"
 #include "machine.h"
 #include "regs.h"
@@ -42,22 +44,35 @@ void uart_irq_set(void *ctx, int level)
 /*
  * A virtio device's interrupt: virtio-mmio raises it when InterruptStatus gains a bit and lowers it
  * when the driver acknowledges (virtio 1.2, 4.2.3.4). The guest configures these SPIs as
- * edge-triggered, as QEMU virt's device tree says, so each raise is a new interrupt.
+ * edge-triggered, as QEMU virt's device tree says, so each raise is a new interrupt. Called with
+ * the device's lock held, by its thread or a vCPU's.
+ * Fast path: a write to the irqfd, and KVM makes the edge; lowering the line means nothing to an
+ * edge-triggered interrupt, so there is nothing to do. Slow path: KVM_IRQ_LINE, both ways.
  */
-void virtio_irq_set(void *ctx, int level)
+static void virtio_irq_set(void *ctx, int level)
 {
-	struct virtio_line *line = ctx;
-	struct machine *m = line->m;
-	int err = vgic_set_spi(m->vm, VIRTIO_INTID(line->slot), level);
+	struct virtio_slot *s = ctx;
+	struct machine *m = s->m;
+	int intid = VIRTIO_INTID(s->index), err;
 
-	if (err)
-		die("KVM_IRQ_LINE (INTID %d, level %d): %s", VIRTIO_INTID(line->slot), level,
-		    strerror(-err));
+	if (s->irqfd >= 0) {
+		uint64_t one = 1;
+
+		if (!level)
+			return;
+		if (write(s->irqfd, &one, sizeof(one)) != sizeof(one))
+			die_errno("cannot signal the irqfd of virtio slot %u", s->index);
+	} else {
+		err = vgic_set_spi(m->vm, intid, level);
+		if (err)
+			die("KVM_IRQ_LINE (INTID %d, level %d): %s", intid, level, strerror(-err));
+	}
 	if (level)
-		m->stats.virtio_irqs[line->slot]++;
+		s->irqs++;
 	if (m->opt->trace)
-		fprintf(stderr, "trace: IRQ   virtio slot %u line %s (KVM_IRQ_LINE, INTID %d)\n",
-			line->slot, level ? "raised" : "lowered", VIRTIO_INTID(line->slot));
+		fprintf(stderr, "trace: IRQ   virtio slot %u line %s (%s, INTID %d)\n", s->index,
+			level ? "raised" : "lowered", s->irqfd >= 0 ? "KVM_IRQFD" : "KVM_IRQ_LINE",
+			intid);
 }
 
 /* The console's input goes to one device; these give both the console_deliver_fn shape. */
@@ -158,6 +173,52 @@ void vcpu_create(struct machine *m, unsigned int i, const struct kvm_vcpu_init *
 }
 
 /*
+ * virtio-console's receiveq gained buffers: wake the console's input thread, which may hold input
+ * the guest had no room for. Called by the device's thread with no lock held; the input thread
+ * waits under the machine lock, so the wake-up is given under it too, or it could come between
+ * the input thread's look at the device and its wait, and be lost.
+ */
+static void vcon_rx_ready(void *ctx)
+{
+	struct machine *m = ctx;
+
+	pthread_mutex_lock(&m->lock);
+	console_rx_wanted(&m->console);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/*
+ * Where a virtio device's notifications and interrupts go. On the fast path, KVM signals the
+ * queues' eventfds when the guest writes QueueNotify, and raises the SPI when we signal the irqfd.
+ * The MMIO exit path (virtio_thread_notify) stays for what KVM does not match: a QueueNotify of
+ * a queue the device does not have, which the transport refuses.
+ */
+static void virtio_slot_wire(struct virtio_slot *s, const char *name)
+{
+	struct machine *m = s->m;
+	uint64_t notify = VIRTIO_BASE + s->index * VIRTIO_STRIDE + VIRTIO_MMIO_QUEUE_NOTIFY;
+	int err = virtio_thread_init(&s->thread, s->dev, name, m->opt->trace ? stderr : NULL);
+
+	if (err)
+		die("cannot make eventfds for %s: %s", name, strerror(-err));
+	if (!m->eventfds)
+		return;
+	s->thread.in_kernel = true;
+	for (unsigned int q = 0; q < s->thread.nqueues; q++) {
+		err = ioeventfd_attach(m->vm, notify, q, s->thread.queue_fds[q]);
+		if (err)
+			die("KVM_IOEVENTFD (0x%" PRIx64 ", queue %u): %s", notify, q,
+			    strerror(-err));
+	}
+	s->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->irqfd < 0)
+		die_errno("cannot make an irqfd for %s", name);
+	err = irqfd_attach(m->vm, VIRTIO_INTID(s->index), s->irqfd);
+	if (err)
+		die("KVM_IRQFD (INTID %d): %s", VIRTIO_INTID(s->index), strerror(-err));
+}
+
+/*
  * The virtio slots: the disks from slot 0, then the console, then the entropy device in the first
  * slot left free; the rest empty. Returns the slots that hold a device, for the device tree.
  */
@@ -167,11 +228,14 @@ uint32_t virtio_slots_add(struct machine *m)
 	int err;
 
 	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++) {
-		struct virtio_mmio *transport = &m->empty[slot];
-		struct virtio_line *line = &m->lines[slot];
+		struct virtio_slot *s = &m->slots[slot];
 		const char *name = "virtio-empty";
 
-		*line = (struct virtio_line){ .m = m, .slot = slot };
+		*s = (struct virtio_slot){ .m = m, .index = slot, .dev = &s->empty, .irqfd = -1 };
+		struct virtio_mmio_host host = { .irq_set = virtio_irq_set,
+						 .irq_ctx = s,
+						 .notify = virtio_thread_notify,
+						 .notify_ctx = &s->thread };
 		if (slot < m->opt->ndisks) {
 			const struct disk_option *d = &m->opt->disks[slot];
 			struct virtio_blk *blk = &m->blks[slot];
@@ -179,35 +243,36 @@ uint32_t virtio_slots_add(struct machine *m)
 
 			snprintf(serial, sizeof(serial), "veleiro-disk%u", slot);
 			err = virtio_blk_init(blk, m->disk_fds[slot], d->read_only, serial, &m->ram,
-					      virtio_irq_set, line);
+					      &host);
 			if (err)
 				die("disk %s: %s", d->path, strerror(-err));
-			transport = &blk->mmio;
+			s->dev = &blk->mmio;
 			name = "virtio-blk";
-			populated |= 1U << slot;
 			info("virtio-blk: %s%s, %" PRIu64 " sectors, slot %u", d->path,
 			     d->read_only ? " (read-only)" : "", blk->capacity, slot);
 		} else if (slot == m->opt->ndisks && m->opt->virtio_console) {
-			virtio_console_init(&m->vcon, STDOUT_FILENO, console_rx_wanted, &m->console,
-					    &m->ram, virtio_irq_set, line);
-			transport = &m->vcon.mmio;
+			virtio_console_init(&m->vcon, STDOUT_FILENO, vcon_rx_ready, m, &m->ram,
+					    &host);
+			s->dev = &m->vcon.mmio;
 			name = "virtio-console";
-			populated |= 1U << slot;
 			info("virtio-console: slot %u", slot);
 		} else if (slot == m->opt->ndisks + m->opt->virtio_console) {
-			virtio_rng_init(&m->rng, &m->ram, virtio_irq_set, line);
-			transport = &m->rng.mmio;
+			virtio_rng_init(&m->rng, &m->ram, &host);
+			s->dev = &m->rng.mmio;
 			name = "virtio-rng";
-			populated |= 1U << slot;
 			info("virtio-rng: slot %u", slot);
 		} else {
-			virtio_mmio_init_empty(transport);
+			virtio_mmio_init_empty(&s->empty);
+		}
+		if (s->dev != &s->empty) {
+			populated |= 1U << slot;
+			virtio_slot_wire(s, name);
 		}
 		struct mmio_device dev = {
 			.name = name,
 			.base = VIRTIO_BASE + slot * VIRTIO_STRIDE,
 			.size = VIRTIO_WINDOW,
-			.opaque = transport,
+			.opaque = s->dev,
 			.read = virtio_mmio_read,
 			.write = virtio_mmio_write,
 		};
@@ -217,18 +282,39 @@ uint32_t virtio_slots_add(struct machine *m)
 	return populated;
 }
 
+/* The devices' threads, started before the vCPUs run and stopped after the last one ended. */
+void virtio_threads_start(struct machine *m)
+{
+	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
+		if (m->slots[slot].dev != &m->slots[slot].empty)
+			virtio_thread_start(&m->slots[slot].thread);
+}
+
+void virtio_threads_stop(struct machine *m)
+{
+	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
+		virtio_thread_stop(&m->slots[slot].thread);
+}
+
 /* Undo machine_build(), device lock held; what outlives a boot (disks, console) stays. */
 void machine_destroy(struct machine *m)
 {
 	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++) {
+		struct virtio_slot *s = &m->slots[slot];
+
+		if (s->dev == &s->empty) {
+			virtio_mmio_destroy(&s->empty);
+			continue;
+		}
+		virtio_thread_destroy(&s->thread);
+		if (s->irqfd >= 0)
+			close(s->irqfd);
 		if (slot < m->opt->ndisks)
 			virtio_blk_destroy(&m->blks[slot]);
-		else if (slot == m->opt->ndisks && m->opt->virtio_console)
+		else if (s->dev == &m->vcon.mmio)
 			virtio_console_destroy(&m->vcon);
-		else if (slot == m->opt->ndisks + m->opt->virtio_console)
-			virtio_rng_destroy(&m->rng);
 		else
-			virtio_mmio_destroy(&m->empty[slot]);
+			virtio_rng_destroy(&m->rng);
 	}
 	for (unsigned int i = 0; i < m->opt->ncpus; i++) {
 		munmap(m->vcpus[i].run, m->run_size);

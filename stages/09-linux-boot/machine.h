@@ -24,6 +24,7 @@
 #include "virtio_console.h"
 #include "virtio_mmio.h"
 #include "virtio_rng.h"
+#include "virtio_thread.h"
 #include "dtb.h"
 #include "guest_mem.h"
 
@@ -51,16 +52,20 @@ struct vcpu {
 	uint64_t exits[KVM_EXIT_ARM_NISV + 1]; /* KVM_RUN returns by exit reason, for --stats */
 };
 
-/* What --stats reports about the devices besides the bus's own counts. */
+/* What --stats reports about the UART besides the bus's own counts. */
 struct stats {
 	uint64_t irq_raised, irq_lowered;
-	uint64_t virtio_irqs[VIRTIO_SLOTS];
 };
 
-/* What a virtio slot's interrupt callback needs: the machine, and which slot it is. */
-struct virtio_line {
+/* One virtio slot: the device in it (or none), its interrupt, and the thread that serves it. */
+struct virtio_slot {
 	struct machine *m;
-	unsigned int slot;
+	unsigned int index;
+	struct virtio_mmio *dev;     /* the transport on the bus: a device's, or `empty` */
+	struct virtio_mmio empty;    /* the transport of a slot with no device */
+	struct virtio_thread thread; /* serves dev, when the slot holds a device */
+	int irqfd;		     /* KVM_IRQFD's eventfd, or -1: interrupts by KVM_IRQ_LINE */
+	uint64_t irqs;		     /* interrupts raised, for --stats */
 };
 
 /* One boot of the machine, and what outlives it (the options, disks, console, stop state). */
@@ -71,11 +76,14 @@ struct machine {
 	struct vgic gic;
 	struct vcpu_features features; /* what every vCPU has this boot */
 	struct vcpu vcpus[MAX_CPUS];
+	bool eventfds; /* the fast path: KVM_IOEVENTFD and KVM_IRQFD (eventfds.h) */
 	/*
-	 * Held by whichever thread touches a device: a vCPU's on MMIO exits, the console's.
-	 * A virtio device also takes a lock of its own (virtio_mmio.c): here it is never
-	 * contended, since this one is held around it, but it keeps the virtio model safe on its
-	 * own, as the unit tests and the fuzzer drive it, without a machine around it.
+	 * The lock of the devices that have none of their own, the PL011 and the PL031, held by
+	 * whichever thread touches them: a vCPU's on MMIO exits (mmio_bus.h), the console's input
+	 * thread, the RTC's alarm thread; and by main() while it builds or takes down the machine.
+	 * Each virtio device has its own (virtio_mmio.h), so a vCPU at a disk and one at the UART do
+	 * not wait for each other. Where both are taken, this one comes first (the console's input
+	 * into virtio-console); a virtio device's thread takes this one only with its own released.
 	 */
 	pthread_mutex_t lock;
 	struct mmio_bus bus;
@@ -86,8 +94,7 @@ struct machine {
 	struct virtio_blk blks[VIRTIO_SLOTS];
 	struct virtio_console vcon;
 	struct virtio_rng rng; /* in the first slot left free, if one is */
-	struct virtio_mmio empty[VIRTIO_SLOTS];
-	struct virtio_line lines[VIRTIO_SLOTS];
+	struct virtio_slot slots[VIRTIO_SLOTS];
 	struct stats stats;
 	unsigned int boots;
 	/* Stopping: stop_lock orders the kicks against threads starting and ending. */
@@ -109,8 +116,9 @@ void print_stats(const struct machine *m);
 /* devices.c */
 void machine_destroy(struct machine *m);
 uint32_t virtio_slots_add(struct machine *m);
+void virtio_threads_start(struct machine *m);
+void virtio_threads_stop(struct machine *m);
 void uart_irq_set(void *ctx, int level);
-void virtio_irq_set(void *ctx, int level);
 size_t uart_deliver(void *device, const uint8_t *buf, size_t len);
 size_t vcon_deliver(void *device, const uint8_t *buf, size_t len);
 int open_disk(const char *path, bool read_only);

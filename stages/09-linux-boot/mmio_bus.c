@@ -62,11 +62,16 @@ uint64_t mmio_bus_read(struct mmio_bus *bus, uint64_t addr, unsigned int size)
 	uint64_t value = 0;
 
 	if (i >= 0) {
-		value = bus->devices[i].read(bus->devices[i].opaque, addr - bus->devices[i].base,
-					     size);
-		bus->reads[i]++;
+		const struct mmio_device *d = &bus->devices[i];
+
+		if (d->lock)
+			pthread_mutex_lock(d->lock);
+		value = d->read(d->opaque, addr - d->base, size);
+		if (d->lock)
+			pthread_mutex_unlock(d->lock);
+		__atomic_fetch_add(&bus->reads[i], 1, __ATOMIC_RELAXED);
 	} else {
-		bus->unclaimed_reads++;
+		__atomic_fetch_add(&bus->unclaimed_reads, 1, __ATOMIC_RELAXED);
 	}
 	mmio_bus_trace(bus, i, 0, addr, size, value);
 	return value;
@@ -82,11 +87,16 @@ void mmio_bus_write(struct mmio_bus *bus, uint64_t addr, unsigned int size, uint
 
 	mmio_bus_trace(bus, i, 1, addr, size, value);
 	if (i >= 0) {
-		bus->devices[i].write(bus->devices[i].opaque, addr - bus->devices[i].base, size,
-				      value);
-		bus->writes[i]++;
+		const struct mmio_device *d = &bus->devices[i];
+
+		if (d->lock)
+			pthread_mutex_lock(d->lock);
+		d->write(d->opaque, addr - d->base, size, value);
+		if (d->lock)
+			pthread_mutex_unlock(d->lock);
+		__atomic_fetch_add(&bus->writes[i], 1, __ATOMIC_RELAXED);
 	} else {
-		bus->unclaimed_writes++;
+		__atomic_fetch_add(&bus->unclaimed_writes, 1, __ATOMIC_RELAXED);
 	}
 }
 

@@ -5,10 +5,15 @@
  * 5 "The kvm_run structure", KVM_EXIT_MMIO). The bus finds the device whose window holds the
  * address and hands it the access as an offset into that window. Devices only ever see this
  * interface: they never call KVM, so they can be tested on any host.
+ *
+ * From stage 09 on, several vCPU threads use the bus at once and there is no lock around it: the
+ * devices are fixed while the vCPUs run, each device's own lock (given here, or taken by the device
+ * itself) serialises its accesses, and the counts are atomic.
  */
 #ifndef VELEIRO_MMIO_BUS_H
 #define VELEIRO_MMIO_BUS_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -21,6 +26,8 @@ struct mmio_device {
 	void (*write)(void *opaque, uint64_t offset, unsigned int size, uint64_t value);
 	/* Optional, for --trace: the name of the register at offset, or NULL if there is none. */
 	const char *(*reg_name)(uint64_t offset);
+	/* Held around read and write; NULL when the device takes a lock of its own (virtio). */
+	pthread_mutex_t *lock;
 };
 
 /* Raise/lower a device's interrupt line; level 1 = asserted. */

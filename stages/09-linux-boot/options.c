@@ -18,17 +18,18 @@
 #include "pl011.h"
 #include "vcpu_features.h"
 
-#define DEFAULT_RAM	(1UL << 30)
-#define MIN_RAM		(8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
-#define MAX_RAM		(1UL << 40) /* 1 TiB; the host's IPA size may allow less (checked later) */
-#define DEFAULT_CMDLINE "console=ttyAMA0 earlycon=pl011,0x09000000"
-#define OPT_DTB_OUT	OPT_LONG_ONLY /* --dtb-out has no one-letter form */
-#define OPT_NO_REBOOT	(OPT_LONG_ONLY + 1)
-#define OPT_PMU		(OPT_LONG_ONLY + 2)
-#define OPT_NO_PMU	(OPT_LONG_ONLY + 3)
-#define OPT_SVE		(OPT_LONG_ONLY + 4)
-#define OPT_NO_SVE	(OPT_LONG_ONLY + 5)
-#define OPT_SVE_VL	(OPT_LONG_ONLY + 6)
+#define DEFAULT_RAM	 (1UL << 30)
+#define MIN_RAM		 (8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
+#define MAX_RAM		 (1UL << 40) /* 1 TiB; the host's IPA size may allow less (checked later) */
+#define DEFAULT_CMDLINE	 "console=ttyAMA0 earlycon=pl011,0x09000000"
+#define OPT_DTB_OUT	 OPT_LONG_ONLY /* --dtb-out has no one-letter form */
+#define OPT_NO_REBOOT	 (OPT_LONG_ONLY + 1)
+#define OPT_PMU		 (OPT_LONG_ONLY + 2)
+#define OPT_NO_PMU	 (OPT_LONG_ONLY + 3)
+#define OPT_SVE		 (OPT_LONG_ONLY + 4)
+#define OPT_NO_SVE	 (OPT_LONG_ONLY + 5)
+#define OPT_SVE_VL	 (OPT_LONG_ONLY + 6)
+#define OPT_NO_IOEVENTFD (OPT_LONG_ONLY + 7)
 
 static const struct opt table[] = {
 	{ 'k', "kernel", "FILE", "the kernel (Image) or bare-metal binary" },
@@ -51,6 +52,9 @@ static const struct opt table[] = {
 	{ OPT_NO_SVE, "no-sve", NULL, "no SVE" },
 	{ OPT_SVE_VL, "sve-vl", "BITS", "SVE with vector lengths up to BITS only, e.g. 256" },
 	{ OPT_NO_REBOOT, "no-reboot", NULL, "when the guest reboots, stop instead" },
+	{ OPT_NO_IOEVENTFD, "no-ioeventfd", NULL,
+	  "virtio the slow way, to compare: notifications by MMIO exit,\ninterrupts by KVM_IRQ_LINE "
+	  "(default: KVM_IOEVENTFD, KVM_IRQFD)" },
 	{ 't', "trace", NULL, "print every exit on stderr, with the device register it hit" },
 	{ 's', "stats", NULL, "print exit counts per vCPU and device counts on stderr at the end" },
 	{ 0 },
@@ -186,6 +190,9 @@ static void set(void *ctx, int key, const char *value)
 		break;
 	case OPT_NO_REBOOT:
 		o->no_reboot = true;
+		break;
+	case OPT_NO_IOEVENTFD:
+		o->no_ioeventfd = true;
 		break;
 	case 't':
 		o->trace = true;

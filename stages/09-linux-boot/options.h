@@ -27,6 +27,7 @@ struct options {
 	unsigned int ndisks;
 	bool virtio_console; /* in the slot after the last disk */
 	bool no_reboot;
+	bool no_ioeventfd; /* virtio by MMIO exits and KVM_IRQ_LINE, as in stage 07 */
 	bool trace;
 	bool stats;
 	struct vcpu_feature_options features; /* --pmu, --no-pmu, --sve, --no-sve, --sve-vl */

@@ -90,6 +90,7 @@ void rtc_attach(struct rtc *rtc, struct mmio_bus *bus, int vm, bool trace)
 		.read = pl031_read,
 		.write = pl031_write,
 		.reg_name = pl031_reg_name,
+		.lock = rtc->lock,
 	};
 
 	rtc->vm = vm;

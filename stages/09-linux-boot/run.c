@@ -19,14 +19,14 @@
  * An MMIO exit: kvm_run->mmio says which address, how many bytes and, for a store, the data. The
  * bus passes it to the device that owns the address. For a load we fill mmio.data and KVM
  * completes the guest's instruction on the next KVM_RUN. The data is little-endian, as the guest
- * (and an arm64 host) is. Any vCPU thread may be here: the device lock makes them take turns.
+ * (and an arm64 host) is. Any vCPU thread may be here: each device's lock makes them take turns at
+ * that device (mmio_bus.h), and vCPUs at different devices do not wait for each other.
  */
 static void handle_mmio(struct kvm_run *run, struct machine *m)
 {
 	uint64_t value = 0;
 	unsigned int len = run->mmio.len <= sizeof(value) ? run->mmio.len : sizeof(value);
 
-	pthread_mutex_lock(&m->lock);
 	if (run->mmio.is_write) {
 		memcpy(&value, run->mmio.data, len);
 		mmio_bus_write(&m->bus, run->mmio.phys_addr, len, value);
@@ -34,7 +34,6 @@ static void handle_mmio(struct kvm_run *run, struct machine *m)
 		value = mmio_bus_read(&m->bus, run->mmio.phys_addr, len);
 		memcpy(run->mmio.data, &value, sizeof(run->mmio.data));
 	}
-	pthread_mutex_unlock(&m->lock);
 }
 
 /*
@@ -194,9 +193,13 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
-/* Run every vCPU in a thread of its own until the machine stops; returns why it stopped. */
+/*
+ * Run every vCPU in a thread of its own until the machine stops; returns why it stopped. The
+ * virtio devices' threads run from before the first vCPU starts until after the last one ends.
+ */
 enum machine_stop machine_run(struct machine *m)
 {
+	virtio_threads_start(m);
 	pthread_mutex_lock(&m->stop_lock);
 	m->stop = m->quit ? STOP_QUIT : STOP_NONE;
 	for (unsigned int i = 0; m->stop == STOP_NONE && i < m->opt->ncpus; i++) {
@@ -210,6 +213,7 @@ enum machine_stop machine_run(struct machine *m)
 
 	for (unsigned int i = 0; m->running && i < m->opt->ncpus; i++)
 		pthread_join(m->vcpus[i].thread, NULL);
+	virtio_threads_stop(m);
 	pthread_mutex_lock(&m->stop_lock);
 	m->running = false;
 	/* Ctrl-A x while the machine was stopping anyway still means: no more boots. */

@@ -8,6 +8,11 @@
  * (2.7.4 "Message Framing"), so the chain is treated as two byte streams: the readable
  * bytes (header, then data to write) and the writable bytes (data read, then status, which
  * is the very last byte).
+ *
+ * Requests are served in the device's thread without the device lock (virtio_mmio.c), so disk I/O
+ * never holds up a vCPU. One request may move as much as the disk holds, so it goes in pieces of
+ * at most VIRTIO_BLK_PIECE bytes, and stops early between two when the device is reset or the
+ * machine stops.
  */
 #define _GNU_SOURCE /* F_OFD_SETLK */
 #include <errno.h>
@@ -34,8 +39,12 @@ static void virtio_blk_put_le(uint8_t *p, uint64_t val, unsigned int bytes)
 		p[i] = (uint8_t)(val >> (8 * i));
 }
 
+/* The most bytes one pread/pwrite moves: what a reset or a stop may have to wait for. */
+#define VIRTIO_BLK_PIECE (1u << 20)
+
 /* A transfer between the disk and guest buffers, one contiguous piece at a time. */
 struct virtio_blk_io {
+	const struct virtio_blk *blk;
 	int fd;
 	bool write;    /* guest -> disk */
 	uint64_t pos;  /* byte offset in the disk image */
@@ -47,9 +56,13 @@ static int virtio_blk_io_piece(void *ctx, uint8_t *p, uint32_t n)
 	struct virtio_blk_io *io = ctx;
 
 	while (n > 0) {
-		ssize_t r = io->write ? pwrite(io->fd, p, n, (off_t)io->pos)
-				      : pread(io->fd, p, n, (off_t)io->pos);
+		uint32_t piece = n < VIRTIO_BLK_PIECE ? n : VIRTIO_BLK_PIECE;
+		ssize_t r;
 
+		if (virtio_mmio_cancelled(&io->blk->mmio))
+			return -ECANCELED;
+		r = io->write ? pwrite(io->fd, p, piece, (off_t)io->pos)
+			      : pread(io->fd, p, piece, (off_t)io->pos);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -70,7 +83,7 @@ static uint8_t virtio_blk_rw(struct virtio_blk *blk, const struct virtq_chain *c
 			     bool write, uint32_t *written)
 {
 	uint64_t len = write ? c->read_bytes - VIRTIO_BLK_HEADER_LEN : c->write_bytes - 1;
-	struct virtio_blk_io io = { .fd = blk->fd, .write = write };
+	struct virtio_blk_io io = { .blk = blk, .fd = blk->fd, .write = write };
 	int err;
 
 	/* 5.2.6.2: a write to a device offering VIRTIO_BLK_F_RO fails, writing nothing. */
@@ -99,6 +112,8 @@ static uint8_t virtio_blk_rw(struct virtio_blk *blk, const struct virtq_chain *c
 			       virtio_blk_io_piece, &io);
 	if (!write)
 		*written = (uint32_t)io.done;
+	if (err == -ECANCELED)
+		return VIRTIO_BLK_S_IOERR; /* nobody will see it: the request is dropped */
 	if (err) {
 		warn_guest(&blk->mmio.warnings, "%s: %s at byte %llu of the disk image: %s",
 			   blk->ops.name, write ? "write" : "read", (unsigned long long)io.pos,
@@ -159,36 +174,25 @@ static uint32_t virtio_blk_used_len(const struct virtq_chain *c, uint32_t writte
 	return written == c->write_bytes - 1 ? written + 1 : written;
 }
 
-/* The driver notified the request queue: serve every request it made available. */
-static void virtio_blk_notify(void *backend, unsigned int queue)
+/* One request from the request queue (virtio_mmio_ops.request), without the device lock. */
+static const char *virtio_blk_serve(void *backend, unsigned int queue, const struct virtq_chain *c,
+				    uint32_t *used)
 {
 	struct virtio_blk *blk = backend;
-	struct virtq *vq = &blk->mmio.queues[0];
-	struct virtq_chain *c = &blk->chain;
 	uint32_t written;
 	uint8_t status;
-	int r;
 
-	while ((r = virtq_pop(vq, c)) > 0) {
-		/* Without a status byte the driver cannot be told anything: a protocol error. */
-		if (c->write_bytes == 0) {
-			virtio_mmio_fail(&blk->mmio,
-					 "request (head %u) has no device-writable "
-					 "status byte",
-					 c->head);
-			break;
-		}
-		status = virtio_blk_request(blk, c, &written);
-		virtq_chain_write(c, c->write_bytes - 1, &status, 1);
-		virtq_push(vq, c->head, virtio_blk_used_len(c, written));
-	}
-	if (r < 0)
-		virtio_mmio_fail(&blk->mmio, "request queue: %s", virtq_strerror(r));
-	virtio_mmio_signal_used(&blk->mmio, 0);
+	/* Without a status byte the driver cannot be told anything: a protocol error. */
+	if (c->write_bytes == 0)
+		return "no device-writable status byte";
+	status = virtio_blk_request(blk, c, &written);
+	virtq_chain_write(c, c->write_bytes - 1, &status, 1);
+	*used = virtio_blk_used_len(c, written);
+	return NULL;
 }
 
 int virtio_blk_init(struct virtio_blk *blk, int fd, bool read_only, const char *serial,
-		    const struct guest_mem *mem, irq_set_fn irq_set, void *irq_ctx)
+		    const struct guest_mem *mem, const struct virtio_mmio_host *host)
 {
 	/* SEEK_END gives the size of regular files and block devices alike. */
 	off_t size = lseek(fd, 0, SEEK_END);
@@ -217,10 +221,9 @@ int virtio_blk_init(struct virtio_blk *blk, int fd, bool read_only, const char *
 			    (read_only ? VIRTIO_BLK_F_RO : 0),
 		.num_queues = 1,
 		.queue_size_max = VIRTIO_BLK_QUEUE_SIZE,
-		.queue_notify = virtio_blk_notify,
+		.request = virtio_blk_serve,
 	};
-	virtio_mmio_init(&blk->mmio, &blk->ops, blk, blk->config, sizeof(blk->config), mem, irq_set,
-			 irq_ctx);
+	virtio_mmio_init(&blk->mmio, &blk->ops, blk, blk->config, sizeof(blk->config), mem, host);
 	return 0;
 }
 

@@ -49,16 +49,15 @@ struct virtio_blk {
 	uint64_t capacity; /* in 512-byte sectors */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint8_t config[VIRTIO_BLK_CONFIG_LEN];
-	struct virtq_chain chain; /* the request being served */
 };
 
 /*
  * Set up a block device on disk image `fd` (its size, rounded down to 512 bytes, is the
- * capacity). serial is what GET_ID returns (truncated to 20 bytes). irq_set drives the
- * device's interrupt line. 0, or -errno if the size of fd cannot be found.
+ * capacity). serial is what GET_ID returns (truncated to 20 bytes). host is where its
+ * interrupts and notifications go (virtio_mmio.h). 0, or -errno if the size of fd cannot be found.
  */
 int virtio_blk_init(struct virtio_blk *blk, int fd, bool read_only, const char *serial,
-		    const struct guest_mem *mem, irq_set_fn irq_set, void *irq_ctx);
+		    const struct guest_mem *mem, const struct virtio_mmio_host *host);
 
 /* Does not close fd. */
 void virtio_blk_destroy(struct virtio_blk *blk);

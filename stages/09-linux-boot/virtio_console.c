@@ -6,6 +6,9 @@
  * buffers from the receiveq, each as far as the input goes, and hands them back with the
  * number of bytes written. The driver must not mix directions (5.3.6.1): a readable buffer
  * in the receiveq or a writable one in the transmitq puts the device in NEEDS_RESET.
+ *
+ * Output is written in the device's thread without the device lock (virtio_mmio.c), so a
+ * terminal that is slow to take it holds up nobody else.
  */
 #include <errno.h>
 #include <poll.h>
@@ -14,6 +17,9 @@
 
 #include "log.h"
 #include "virtio_console.h"
+
+/* How long output waits for a full non-blocking terminal before looking at `cancel` again. */
+#define VIRTIO_CONSOLE_WAIT_MS 100
 
 /* Write one contiguous piece of guest output to the fd; ctx is the struct virtio_console. */
 static int virtio_console_out_piece(void *ctx, uint8_t *p, uint32_t n)
@@ -28,7 +34,9 @@ static int virtio_console_out_piece(void *ctx, uint8_t *p, uint32_t n)
 			continue;
 		/* A non-blocking terminal that is full: wait for room rather than lose output. */
 		if (r < 0 && errno == EAGAIN) {
-			poll(&pfd, 1, -1);
+			if (virtio_mmio_cancelled(&con->mmio))
+				return -ECANCELED;
+			poll(&pfd, 1, VIRTIO_CONSOLE_WAIT_MS);
 			continue;
 		}
 		if (r < 0)
@@ -39,36 +47,28 @@ static int virtio_console_out_piece(void *ctx, uint8_t *p, uint32_t n)
 	return 0;
 }
 
-static void virtio_console_transmit(struct virtio_console *con)
+/* One buffer of output from the transmitq (virtio_mmio_ops.request), without the device lock. */
+static const char *virtio_console_transmit(void *backend, unsigned int queue,
+					   const struct virtq_chain *c, uint32_t *used)
 {
-	struct virtq *vq = &con->mmio.queues[VIRTIO_CONSOLE_TX];
-	struct virtq_chain *c = &con->chain;
-	int r, err;
+	struct virtio_console *con = backend;
+	int err;
 
-	while ((r = virtq_pop(vq, c)) > 0) {
-		if (c->write_bytes) {
-			virtio_mmio_fail(&con->mmio,
-					 "transmitq buffer (head %u) is device-writable", c->head);
-			break;
-		}
-		err = virtq_chain_each(c, false, 0, c->read_bytes, virtio_console_out_piece, con);
-		if (err)
-			warn_guest(&con->mmio.warnings, "virtio-console: output lost: %s",
-				   strerror(-err));
-		virtq_push(vq, c->head, 0);
-	}
-	if (r < 0)
-		virtio_mmio_fail(&con->mmio, "transmitq: %s", virtq_strerror(r));
-	virtio_mmio_signal_used(&con->mmio, VIRTIO_CONSOLE_TX);
+	if (c->write_bytes)
+		return "transmitq buffer is device-writable";
+	err = virtq_chain_each(c, false, 0, c->read_bytes, virtio_console_out_piece, con);
+	if (err && err != -ECANCELED)
+		warn_guest(&con->mmio.warnings, "virtio-console: output lost: %s", strerror(-err));
+	*used = 0;
+	return NULL;
 }
 
-static void virtio_console_notify(void *backend, unsigned int queue)
+/* The driver added receive buffers: input held back may go in now. */
+static void virtio_console_buffers_added(void *backend, unsigned int queue)
 {
 	struct virtio_console *con = backend;
 
-	if (queue == VIRTIO_CONSOLE_TX)
-		virtio_console_transmit(con);
-	else if (con->rx_ready)
+	if (con->rx_ready)
 		con->rx_ready(con->rx_ctx);
 }
 
@@ -78,19 +78,21 @@ static const struct virtio_mmio_ops virtio_console_ops = {
 	.features = 0,
 	.num_queues = 2,
 	.queue_size_max = VIRTIO_CONSOLE_QUEUE_SIZE,
-	.queue_notify = virtio_console_notify,
+	.request = virtio_console_transmit,
+	.input_queues = 1u << VIRTIO_CONSOLE_RX,
+	.buffers_added = virtio_console_buffers_added,
 };
 
 void virtio_console_init(struct virtio_console *con, int out_fd, void (*rx_ready)(void *ctx),
-			 void *rx_ctx, const struct guest_mem *mem, irq_set_fn irq_set,
-			 void *irq_ctx)
+			 void *rx_ctx, const struct guest_mem *mem,
+			 const struct virtio_mmio_host *host)
 {
 	memset(con, 0, sizeof(*con));
 	con->out_fd = out_fd;
 	con->rx_ready = rx_ready;
 	con->rx_ctx = rx_ctx;
 	virtio_mmio_init(&con->mmio, &virtio_console_ops, con, con->config, sizeof(con->config),
-			 mem, irq_set, irq_ctx);
+			 mem, host);
 }
 
 void virtio_console_destroy(struct virtio_console *con)
@@ -101,7 +103,7 @@ void virtio_console_destroy(struct virtio_console *con)
 size_t virtio_console_input(struct virtio_console *con, const uint8_t *buf, size_t len)
 {
 	struct virtq *vq = &con->mmio.queues[VIRTIO_CONSOLE_RX];
-	struct virtq_chain *c = &con->chain;
+	struct virtq_chain *c = &con->rx_chain;
 	size_t done = 0, n;
 	int r = 0;
 

@@ -29,19 +29,19 @@ struct virtio_console {
 	void (*rx_ready)(void *ctx);
 	void *rx_ctx;
 	uint8_t config[VIRTIO_CONSOLE_CONFIG_LEN];
-	struct virtq_chain chain; /* the buffer being filled or emptied */
+	struct virtq_chain rx_chain; /* the receive buffer being filled */
 };
 
 /*
  * Set up a console writing guest output to out_fd. rx_ready(rx_ctx), if not NULL, is called
  * whenever the driver notifies the receive queue, i.e. may have added receive buffers: a
  * caller holding input that virtio_console_input() could not take should try again. It is
- * called with the device lock held, so it must not call back into the device: signal the
- * input thread (an eventfd, a condition variable) instead.
+ * called from the serving thread, without the device lock. host is where the device's
+ * interrupts and notifications go (virtio_mmio.h).
  */
 void virtio_console_init(struct virtio_console *con, int out_fd, void (*rx_ready)(void *ctx),
-			 void *rx_ctx, const struct guest_mem *mem, irq_set_fn irq_set,
-			 void *irq_ctx);
+			 void *rx_ctx, const struct guest_mem *mem,
+			 const struct virtio_mmio_host *host);
 
 void virtio_console_destroy(struct virtio_console *con);
 

@@ -3,13 +3,19 @@
  * MMIO"): the register file through which a driver discovers a virtio device, negotiates
  * features, sets up its virtqueues and is told about completed work.
  *
- * A device backend (virtio_blk.c, virtio_console.c) embeds a struct virtio_mmio and describes
- * itself with struct virtio_mmio_ops; the transport does everything that is the same for all
- * virtio devices. The VMM registers it on its MMIO bus as
+ * A device backend (virtio_blk.c, virtio_console.c, virtio_rng.c) embeds a struct virtio_mmio and
+ * describes itself with struct virtio_mmio_ops; the transport does everything that is the same
+ * for all virtio devices, the queues' discipline included. The VMM registers it on its MMIO bus as
  *	{ .opaque = &dev, .read = virtio_mmio_read, .write = virtio_mmio_write }
- * and wires irq_set to the device's interrupt line.
+ * and gives it a struct virtio_mmio_host: the device's interrupt line, and where a QueueNotify goes.
  *
- * Locking: every entry point takes dev->lock; backend callbacks and irq_set run with it held.
+ * Stage 09 splits a notification from its work. A QueueNotify only tells the host (notify), which
+ * wakes the device's thread; the thread calls virtio_mmio_serve(), a bounded batch at a time. A
+ * request's I/O runs without the device lock, so the registers stay answerable meanwhile; a reset
+ * cancels it and waits for it (struct virtio_mmio: busy, cancel, generation).
+ *
+ * Locking: every entry point takes dev->lock; the host's callbacks run with it held, except where
+ * said. Only the backend's request() runs without it.
  */
 #ifndef VELEIRO_VIRTIO_MMIO_H
 #define VELEIRO_VIRTIO_MMIO_H
@@ -88,8 +94,35 @@ struct virtio_mmio_ops {
 	uint64_t features;	 /* device-specific feature bits it offers */
 	unsigned int num_queues; /* <= VIRTIO_MMIO_QUEUES_MAX */
 	uint32_t queue_size_max; /* QueueNumMax of every queue, <= VIRTQ_SIZE_MAX */
-	/* The driver wrote `queue` to QueueNotify (only while the device is live). */
-	void (*queue_notify)(void *backend, unsigned int queue);
+	/*
+	 * Serve one request: a chain the driver made available on `queue`. Runs in the serving
+	 * thread without the device lock, so it may only touch the chain's buffers and the
+	 * backend's own state; long work checks virtio_mmio_cancelled() now and then. Sets *used to
+	 * the bytes it wrote from the start of the chain's writable part (2.7.8.2). Returns NULL, or
+	 * why the chain breaks the device's protocol: the device then needs a reset.
+	 */
+	const char *(*request)(void *backend, unsigned int queue, const struct virtq_chain *chain,
+			       uint32_t *used);
+	/*
+	 * Queues (a bit each) the device does not serve request by request but fills when it has
+	 * something to give, as virtio-console's receiveq: a notification of one of these calls
+	 * buffers_added(backend, queue) instead, without the device lock.
+	 */
+	uint32_t input_queues;
+	void (*buffers_added)(void *backend, unsigned int queue);
+};
+
+/* What the VMM gives a device: its interrupt line, and where its notifications go. */
+struct virtio_mmio_host {
+	irq_set_fn irq_set; /* irq_set(irq_ctx, level) drives the interrupt line */
+	void *irq_ctx;
+	/*
+	 * The driver notified `queue`, or may have made buffers available before DRIVER_OK (then
+	 * every ready queue is notified at DRIVER_OK): someone must call virtio_mmio_serve(). The
+	 * device lock is held: wake a thread (an eventfd), do not serve from here.
+	 */
+	void (*notify)(void *notify_ctx, unsigned int queue);
+	void *notify_ctx;
 };
 
 struct virtio_mmio {
@@ -97,9 +130,9 @@ struct virtio_mmio {
 	void *backend;			   /* passed to the ops callbacks */
 	const uint8_t *config;		   /* device configuration space, little-endian */
 	uint32_t config_len;
-	irq_set_fn irq_set;
-	void *irq_ctx;
+	struct virtio_mmio_host host;
 	pthread_mutex_t lock;
+	pthread_cond_t idle; /* signalled when a request in flight ends */
 
 	uint32_t status;	      /* Status */
 	uint32_t device_features_sel; /* DeviceFeaturesSel */
@@ -109,17 +142,26 @@ struct virtio_mmio {
 	uint32_t queue_sel;	      /* QueueSel */
 	uint32_t interrupt_status;    /* InterruptStatus */
 	struct virtq queues[VIRTIO_MMIO_QUEUES_MAX];
-	uint64_t warnings; /* what the guest did wrong, for warn_guest(): shown a few times */
+
+	/* The request being served without the lock (virtio_mmio_serve()). */
+	struct virtq_chain chain;
+	bool busy;		 /* request() is running */
+	bool cancel;		 /* it should stop early (read without the lock: atomics) */
+	unsigned int generation; /* a reset starts a new one; a request of an old one is dropped */
+
+	uint64_t warnings;	/* what the guest did wrong, for warn_guest(): shown a few times */
+	uint64_t mmio_notifies; /* notifications by MMIO exit: QueueNotify, or DRIVER_OK's */
+	uint64_t requests;	/* requests served, for --stats */
 };
 
 /*
- * Set up a device: `config` (config_len bytes, owned by the backend) is what the driver reads
- * at 0x100 and up; irq_set(irq_ctx, level) drives its interrupt line and must not be NULL.
- * Dies if ops asks for more queues or a larger queue than supported.
+ * Set up a device: `config` (config_len bytes, owned by the backend) is what the driver reads at
+ * 0x100 and up; host says where its interrupts and notifications go (irq_set and notify must not
+ * be NULL). Dies if ops asks for more queues or a larger queue than supported.
  */
 void virtio_mmio_init(struct virtio_mmio *dev, const struct virtio_mmio_ops *ops, void *backend,
 		      const void *config, uint32_t config_len, const struct guest_mem *mem,
-		      irq_set_fn irq_set, void *irq_ctx);
+		      const struct virtio_mmio_host *host);
 
 /* Set up an empty slot: a transport that answers DeviceID 0, so drivers skip it (4.2.2). */
 void virtio_mmio_init_empty(struct virtio_mmio *dev);
@@ -130,12 +172,29 @@ void virtio_mmio_destroy(struct virtio_mmio *dev);
 uint64_t virtio_mmio_read(void *opaque, uint64_t offset, unsigned int size);
 void virtio_mmio_write(void *opaque, uint64_t offset, unsigned int size, uint64_t value);
 
-/* For backends (lock held) --------------------------------------------------------------- */
+/*
+ * The serving thread, after `queue` was notified: take at most `budget` requests from it and
+ * serve them, one at a time, each with the lock released around its request(). Returns true when
+ * the budget ran out with requests maybe left: the caller comes back for them (after looking at
+ * whether it should stop). Takes the lock itself.
+ */
+bool virtio_mmio_serve(struct virtio_mmio *dev, unsigned int queue, unsigned int budget);
 
-/* DRIVER_OK is set and neither DEVICE_NEEDS_RESET nor FAILED: the device may use its queues. */
+/*
+ * Ask a request in flight to stop early and wait until none is (the machine is stopping). After
+ * this the device serves nothing until virtio_mmio_init() again. Takes the lock itself.
+ */
+void virtio_mmio_cancel(struct virtio_mmio *dev);
+
+/* For backends ------------------------------------------------------------------------ */
+
+/* From request(), without the lock: a reset or a stop wants the request over (stop early). */
+bool virtio_mmio_cancelled(const struct virtio_mmio *dev);
+
+/* Lock held: DRIVER_OK is set and neither DEVICE_NEEDS_RESET nor FAILED: the queues are live. */
 bool virtio_mmio_live(const struct virtio_mmio *dev);
 
-/* After virtq_push() on `queue`: interrupt the driver if it asked for it. */
+/* Lock held, after virtq_push() on `queue`: interrupt the driver if it asked for it. */
 void virtio_mmio_signal_used(struct virtio_mmio *dev, unsigned int queue);
 
 /*

@@ -7,8 +7,8 @@
  * bytes, and it may use less than the whole buffer). A buffer the device may read is a driver
  * error (5.4.6.1): the device then needs a reset, like any other broken ring.
  *
- * Work per notification is bounded: at most one queue's worth of buffers, VIRTIO_RNG_FILL_MAX
- * bytes each. A driver that wants more makes buffers available again.
+ * A buffer gets at most VIRTIO_RNG_FILL_MAX bytes; a driver that wants more asks again. How many
+ * buffers are filled per wake-up of the device's thread is the transport's bound (virtio_mmio.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -44,39 +44,25 @@ static void virtio_rng_host_error(struct virtio_rng *rng, int err)
 		   "virtio-rng: getrandom() failed: %s; buffer handed back empty", strerror(-err));
 }
 
-static void virtio_rng_notify(void *backend, unsigned int queue)
+/* One buffer from the requestq (virtio_mmio_ops.request), filled without the device lock. */
+static const char *virtio_rng_request(void *backend, unsigned int queue,
+				      const struct virtq_chain *c, uint32_t *used)
 {
 	struct virtio_rng *rng = backend;
-	struct virtq *vq = &rng->mmio.queues[VIRTIO_RNG_REQUESTQ];
-	struct virtq_chain *c = &rng->chain;
-	int r = 0;
+	uint32_t len;
+	int err;
 
-	for (unsigned int served = 0; served < VIRTIO_RNG_QUEUE_SIZE; served++) {
-		uint32_t len;
-		int err;
-
-		r = virtq_pop(vq, c);
-		if (r <= 0)
-			break;
-		if (c->read_bytes) {
-			virtio_mmio_fail(&rng->mmio, "requestq buffer (head %u) is device-readable",
-					 c->head);
-			r = 0;
-			break;
-		}
-		len = c->write_bytes < VIRTIO_RNG_FILL_MAX ? (uint32_t)c->write_bytes
-							   : VIRTIO_RNG_FILL_MAX;
-		err = virtq_chain_each(c, true, 0, len, virtio_rng_fill, rng);
-		if (err) {
-			virtio_rng_host_error(rng, err);
-			len = 0;
-		}
-		rng->bytes += len;
-		virtq_push(vq, c->head, len);
+	if (c->read_bytes)
+		return "requestq buffer is device-readable";
+	len = c->write_bytes < VIRTIO_RNG_FILL_MAX ? (uint32_t)c->write_bytes : VIRTIO_RNG_FILL_MAX;
+	err = virtq_chain_each(c, true, 0, len, virtio_rng_fill, rng);
+	if (err) {
+		virtio_rng_host_error(rng, err);
+		len = 0;
 	}
-	if (r < 0)
-		virtio_mmio_fail(&rng->mmio, "requestq: %s", virtq_strerror(r));
-	virtio_mmio_signal_used(&rng->mmio, VIRTIO_RNG_REQUESTQ);
+	__atomic_fetch_add(&rng->bytes, len, __ATOMIC_RELAXED);
+	*used = len;
+	return NULL;
 }
 
 static const struct virtio_mmio_ops virtio_rng_ops = {
@@ -85,14 +71,14 @@ static const struct virtio_mmio_ops virtio_rng_ops = {
 	.features = 0,
 	.num_queues = 1,
 	.queue_size_max = VIRTIO_RNG_QUEUE_SIZE,
-	.queue_notify = virtio_rng_notify,
+	.request = virtio_rng_request,
 };
 
-void virtio_rng_init(struct virtio_rng *rng, const struct guest_mem *mem, irq_set_fn irq_set,
-		     void *irq_ctx)
+void virtio_rng_init(struct virtio_rng *rng, const struct guest_mem *mem,
+		     const struct virtio_mmio_host *host)
 {
 	memset(rng, 0, sizeof(*rng));
-	virtio_mmio_init(&rng->mmio, &virtio_rng_ops, rng, NULL, 0, mem, irq_set, irq_ctx);
+	virtio_mmio_init(&rng->mmio, &virtio_rng_ops, rng, NULL, 0, mem, host);
 }
 
 void virtio_rng_destroy(struct virtio_rng *rng)

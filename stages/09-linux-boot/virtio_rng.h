@@ -17,14 +17,14 @@
 #define VIRTIO_RNG_FILL_MAX   4096 /* the most bytes put in one buffer; the driver asks again */
 
 struct virtio_rng {
-	struct virtio_mmio mmio;  /* register this on the MMIO bus */
-	struct virtq_chain chain; /* the buffer being filled */
-	uint64_t bytes;		  /* random bytes given to the guest, for --stats */
-	uint64_t host_errors;	  /* buffers handed back empty because getrandom() failed */
+	struct virtio_mmio mmio; /* register this on the MMIO bus */
+	uint64_t bytes;		 /* random bytes given to the guest, for --stats */
+	uint64_t host_errors;	 /* buffers handed back empty because getrandom() failed */
 };
 
-void virtio_rng_init(struct virtio_rng *rng, const struct guest_mem *mem, irq_set_fn irq_set,
-		     void *irq_ctx);
+/* host is where the device's interrupts and notifications go (virtio_mmio.h). */
+void virtio_rng_init(struct virtio_rng *rng, const struct guest_mem *mem,
+		     const struct virtio_mmio_host *host);
 
 void virtio_rng_destroy(struct virtio_rng *rng);
 
