@@ -389,9 +389,10 @@ static bool virtio_mmio_servable(struct virtio_mmio *dev, unsigned int queue)
 
 bool virtio_mmio_serve(struct virtio_mmio *dev, unsigned int queue, unsigned int budget)
 {
-	struct virtq *vq = &dev->queues[queue];
 	struct virtq_chain *c = &dev->chain;
+	struct virtq *vq;
 	unsigned int served;
+	bool pushed = false;
 	int r = 0;
 
 	pthread_mutex_lock(&dev->lock);
@@ -404,6 +405,7 @@ bool virtio_mmio_serve(struct virtio_mmio *dev, unsigned int queue, unsigned int
 		dev->ops->buffers_added(dev->backend, queue);
 		return false;
 	}
+	vq = &dev->queues[queue];
 	for (served = 0; served < budget && !virtio_mmio_cancelled(dev); served++) {
 		unsigned int generation = dev->generation;
 		const char *broken;
@@ -429,10 +431,13 @@ bool virtio_mmio_serve(struct virtio_mmio *dev, unsigned int queue, unsigned int
 		}
 		virtq_push(vq, c->head, used);
 		dev->requests++;
-		virtio_mmio_signal_used(dev, queue);
+		pushed = true;
 	}
 	if (r < 0)
 		virtio_mmio_fail(dev, "queue %u: %s", queue, virtq_strerror(r));
+	/* One interrupt for the batch, if the driver wants one (and the queue still exists). */
+	if (pushed && virtio_mmio_live(dev) && vq->ready)
+		virtio_mmio_signal_used(dev, queue);
 	pthread_mutex_unlock(&dev->lock);
 	return served == budget;
 }

@@ -59,8 +59,7 @@ static void start_on(int fd, bool read_only, uint64_t features)
 	memset(ram.host, 0, RAM_SIZE);
 	memset(&irq, 0, sizeof(irq));
 	disk_fill();
-	CHECK_EQ(virtio_blk_init(&blk, fd < 0 ? disk_fd : fd, read_only, SERIAL, &ram, irq_line_set,
-				 &irq),
+	CHECK_EQ(virtio_blk_init(&blk, fd < 0 ? disk_fd : fd, read_only, SERIAL, &ram, drv_host(&irq)),
 		 0);
 	CHECK_EQ(drv_setup(&blk.mmio, features, 1, &rq, 16), LIVE);
 }
@@ -313,7 +312,7 @@ static void test_other_requests(void)
 
 	/* A short serial is NUL-padded. */
 	memset(ram.host, 0, RAM_SIZE);
-	CHECK_EQ(virtio_blk_init(&blk, disk_fd, false, "disk0", &ram, irq_line_set, &irq), 0);
+	CHECK_EQ(virtio_blk_init(&blk, disk_fd, false, "disk0", &ram, drv_host(&irq)), 0);
 	CHECK_EQ(drv_setup(&blk.mmio, FEATURES, 1, &rq, 16), LIVE);
 	memset(ram_at(DATA(REQ)), 0xcc, 32);
 	CHECK_EQ(submit(VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES), VIRTIO_BLK_S_OK);
@@ -444,7 +443,7 @@ static void test_io_errors(void)
 	close(ro_fd);
 
 	/* An fd whose size cannot be found. */
-	CHECK(virtio_blk_init(&blk, -1, false, "x", &ram, irq_line_set, &irq) < 0);
+	CHECK(virtio_blk_init(&blk, -1, false, "x", &ram, drv_host(&irq)) < 0);
 }
 
 /* Two opens of one image, as two VMMs would have: one writer, or any number of readers. */
@@ -474,7 +473,7 @@ static void test_odd_size(void)
 {
 	/* 3.5 sectors: the half sector at the end is not part of the disk. */
 	CHECK_EQ(ftruncate(disk_fd, 3 * 512 + 256), 0);
-	CHECK_EQ(virtio_blk_init(&blk, disk_fd, false, "x", &ram, irq_line_set, &irq), 0);
+	CHECK_EQ(virtio_blk_init(&blk, disk_fd, false, "x", &ram, drv_host(&irq)), 0);
 	CHECK_EQ(blk.capacity, 3);
 	CHECK_EQ(virtio_mmio_read(&blk.mmio, VIRTIO_MMIO_CONFIG, 8), 3);
 	stop();

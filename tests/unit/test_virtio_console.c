@@ -39,8 +39,7 @@ static void start(void)
 	memset(ram.host, 0, RAM_SIZE);
 	memset(&irq, 0, sizeof(irq));
 	rx_ready_calls = 0;
-	virtio_console_init(&con, pipe_fds[1], count_rx_ready, &rx_ready_calls, &ram, irq_line_set,
-			    &irq);
+	virtio_console_init(&con, pipe_fds[1], count_rx_ready, &rx_ready_calls, &ram, drv_host(&irq));
 }
 
 static void stop(void)
@@ -206,7 +205,7 @@ static void test_output_error(void)
 	CHECK_EQ(pipe(broken), 0);
 	close(broken[0]);
 	memset(ram.host, 0, RAM_SIZE);
-	virtio_console_init(&con, broken[1], NULL, NULL, &ram, irq_line_set, &irq);
+	virtio_console_init(&con, broken[1], NULL, NULL, &ram, drv_host(&irq));
 	CHECK_EQ(drv_setup(&con.mmio, VIRTIO_F_VERSION_1, 2, qs, 8), LIVE);
 	drv_desc(qs[1].desc, 0, BUF_GPA, 2, 0, 0);
 	drv_publish(&qs[1], 0);

@@ -26,7 +26,7 @@ static void start(void)
 {
 	memset(ram.host, 0, RAM_SIZE);
 	memset(&irq, 0, sizeof(irq));
-	virtio_rng_init(&rng, &ram, irq_line_set, &irq);
+	virtio_rng_init(&rng, &ram, drv_host(&irq));
 }
 
 static void stop(void)

@@ -1,9 +1,14 @@
 /*
- * virtio_driver.h - the guest's side of virtio for the unit tests of stages/07-virtio: a
+ * virtio_driver.h - the guest's side of virtio for the unit tests of the virtio devices: a
  * fake guest RAM (calloc'd, at the machine's RAM address) and a minimal driver that lays
  * out split virtqueues in it (virtio 1.2, 2.7), makes chains available, reads the used ring
  * and programs a virtio-mmio transport (4.2.3) through its register callbacks, exactly as a
  * guest's MMIO accesses would.
+ *
+ * And the host's side, as the VMM wires it (struct virtio_mmio_host): an interrupt line that
+ * remembers what the device did with it, and notifications that are served right after the
+ * register write that made them, all in one batch, where the device's thread would serve them
+ * (test_virtio_mmio.c tests smaller batches; test_virtio_thread.c runs the real thread).
  */
 #ifndef VELEIRO_VIRTIO_DRIVER_H
 #define VELEIRO_VIRTIO_DRIVER_H
@@ -124,6 +129,59 @@ static inline uint16_t drv_avail_event(const struct drv_queue *q)
 	return drv_read16(q->used + 4 + 8ull * q->num);
 }
 
+/* An interrupt line that remembers what the device did with it. */
+struct irq_line {
+	int level;
+	int raises; /* calls with level 1 */
+	int lowers; /* calls with level 0 */
+};
+
+static inline void irq_line_set(void *ctx, int level)
+{
+	struct irq_line *l = ctx;
+
+	l->level = level;
+	if (level)
+		l->raises++;
+	else
+		l->lowers++;
+}
+
+/* Queues notified (a bit each) and not served yet, and how many notifications came. */
+static unsigned int drv_pending;
+static unsigned int drv_notifies;
+
+static inline void drv_notified(void *ctx, unsigned int queue)
+{
+	drv_pending |= 1u << queue;
+	drv_notifies++;
+}
+
+/* The host side of a device under test: its line is *irq; notifications are served by drv_w(). */
+static inline const struct virtio_mmio_host *drv_host(struct irq_line *irq)
+{
+	static struct virtio_mmio_host host;
+
+	drv_pending = 0;
+	drv_notifies = 0;
+	host = (struct virtio_mmio_host){ .irq_set = irq_line_set,
+					  .irq_ctx = irq,
+					  .notify = drv_notified };
+	return &host;
+}
+
+/* Serve what was notified, as the device's thread would (a queue's worth is one batch). */
+static inline void drv_serve(struct virtio_mmio *dev)
+{
+	while (drv_pending) {
+		unsigned int q = (unsigned int)__builtin_ctz(drv_pending);
+
+		drv_pending &= ~(1u << q);
+		while (virtio_mmio_serve(dev, q, VIRTQ_SIZE_MAX))
+			;
+	}
+}
+
 /* Register accesses, 32 bits wide as the spec requires. */
 static inline uint32_t drv_r(struct virtio_mmio *dev, uint64_t off)
 {
@@ -133,6 +191,7 @@ static inline uint32_t drv_r(struct virtio_mmio *dev, uint64_t off)
 static inline void drv_w(struct virtio_mmio *dev, uint64_t off, uint32_t val)
 {
 	virtio_mmio_write(dev, off, 4, val);
+	drv_serve(dev);
 }
 
 static inline void drv_features(struct virtio_mmio *dev, uint64_t features)
@@ -179,24 +238,6 @@ static inline uint32_t drv_setup(struct virtio_mmio *dev, uint64_t features, uns
 	      VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
 		      VIRTIO_STATUS_DRIVER_OK);
 	return drv_r(dev, VIRTIO_MMIO_STATUS);
-}
-
-/* An interrupt line that remembers what the device did with it. */
-struct irq_line {
-	int level;
-	int raises; /* calls with level 1 */
-	int lowers; /* calls with level 0 */
-};
-
-static inline void irq_line_set(void *ctx, int level)
-{
-	struct irq_line *l = ctx;
-
-	l->level = level;
-	if (level)
-		l->raises++;
-	else
-		l->lowers++;
 }
 
 #endif
