@@ -421,8 +421,12 @@ bool virtio_mmio_serve(struct virtio_mmio *dev, unsigned int queue, unsigned int
 		pthread_mutex_lock(&dev->lock);
 		dev->busy = false;
 		pthread_cond_broadcast(&dev->idle);
-		/* Reset, failed or stopped meanwhile: the chain belongs to no queue any more. */
-		if (dev->generation != generation || !virtio_mmio_live(dev) || !vq->ready)
+		/*
+		 * Reset, failed or disabled meanwhile: the chain belongs to no queue any more. Cancelled
+		 * (the machine stops): the request was not done, and nobody waits for it.
+		 */
+		if (dev->generation != generation || !virtio_mmio_live(dev) || !vq->ready ||
+		    virtio_mmio_cancelled(dev))
 			break;
 		if (broken) {
 			virtio_mmio_fail(dev, "queue %u, request (head %u): %s", queue, c->head,
