@@ -157,6 +157,8 @@ $(VMM_DIR)/common/%.o: common/%.c $(DEPS_STAMP)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 unit_srcs = $(shell sed -n '1s|^/\* unit-test sources:\(.*\)\*/|\1|p' tests/unit/$(1).c)
 UNIT_CFLAGS := -std=gnu11 $(WARN) -g -Icommon -Itests/unit -pthread
+# A header change rebuilds every test: simpler than tracking which stage's headers each includes.
+UNIT_HDRS := $(wildcard tests/unit/*.h common/*.h stages/*/*.h)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Tests where threads share a device are also built with ThreadSanitizer. It does not model
 # fences (-Wtsan says so); the ring accesses the fences in virtq.c order are atomic themselves.
@@ -164,17 +166,17 @@ UNIT_TSAN_TESTS := test_virtio_thread
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
 
 define unit_rules
-$(BUILD)/unit/$(1): tests/unit/$(1).c $(COMMON_SRCS) $(call unit_srcs,$(1)) tests/unit/check.h $(DEPS_STAMP)
+$(BUILD)/unit/$(1): tests/unit/$(1).c $(COMMON_SRCS) $(call unit_srcs,$(1)) $(UNIT_HDRS) $(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	@$$(if $(Q),echo "  CC      $$@")
 	$(Q)$(HOST_CC) $(UNIT_CFLAGS) -O1 $$(addprefix -I,$$(sort $$(dir $(call unit_srcs,$(1))))) \
 		$$(filter %.c,$$^) -o $$@ -lfdt
-$(BUILD)/unit-san/$(1): tests/unit/$(1).c $(COMMON_SRCS) $(call unit_srcs,$(1)) tests/unit/check.h $(DEPS_STAMP)
+$(BUILD)/unit-san/$(1): tests/unit/$(1).c $(COMMON_SRCS) $(call unit_srcs,$(1)) $(UNIT_HDRS) $(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	@$$(if $(Q),echo "  CC      $$@ (ASan/UBSan)")
 	$(Q)$(HOST_CC) $(UNIT_CFLAGS) $(SAN_FLAGS) $$(addprefix -I,$$(sort $$(dir $(call unit_srcs,$(1))))) \
 		$$(filter %.c,$$^) -o $$@ -lfdt
-$(BUILD)/unit-tsan/$(1): tests/unit/$(1).c $(COMMON_SRCS) $(call unit_srcs,$(1)) tests/unit/check.h $(DEPS_STAMP)
+$(BUILD)/unit-tsan/$(1): tests/unit/$(1).c $(COMMON_SRCS) $(call unit_srcs,$(1)) $(UNIT_HDRS) $(DEPS_STAMP)
 	@mkdir -p $$(@D)
 	@$$(if $(Q),echo "  CC      $$@ (TSan)")
 	$(Q)$(HOST_CC) $(UNIT_CFLAGS) -O1 $(TSAN_FLAGS) $$(addprefix -I,$$(sort $$(dir $(call unit_srcs,$(1))))) \
@@ -202,7 +204,8 @@ FUZZ_SRCS_fuzz_machine := $(FUZZ_SRCS_fuzz_virtq_blk) \
 FUZZ_SRCS_fuzz_rtc_rng := common/guest_mem.c \
 	$(addprefix $(FUZZ_STAGE)/,pl031.c virtq.c virtio_mmio.c virtio_rng.c)
 define fuzz_rules
-$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/quiet_log.c $(FUZZ_SRCS_$(1)) $(DEPS_STAMP)
+$(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/quiet_log.c $(FUZZ_SRCS_$(1)) $(DEPS_STAMP) \
+		$(wildcard tests/fuzz/*.h $(FUZZ_STAGE)/*.h common/*.h)
 	@mkdir -p $$(@D)
 	@$$(if $(Q),echo "  CC      $$@ (libFuzzer)")
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -I$(FUZZ_STAGE) \

@@ -15,7 +15,8 @@
  * the input's bytes after the program, so that mutations start from a working machine.
  *
  * Input layout (little-endian; missing bytes read as 0):
- *   0   u8   flags: 1 read-only disk
+ *   0   u8   flags: bit 0 read-only disk; bits 1-3 requests served per batch of the devices'
+ *            "threads" (0 counting as 1)
  *   1   u8   number of actions (% (ACTIONS_MAX + 1))
  *   2   ACTIONS_MAX x 8 bytes: u8 kind, u8 arg, u16 offset, u32 value (see act())
  *   2 + 8 * ACTIONS_MAX: guest RAM, XORed into the built-in image from its first byte
@@ -36,6 +37,7 @@
 #include "pl011.h"
 #include "virtio_blk.h"
 #include "virtio_console.h"
+#include "virtio_host.h"
 
 #define RAM_GPA	     0x10000ull
 #define RAM_SIZE     0x10000
@@ -75,7 +77,7 @@ struct drv {
 	uint64_t base;			       /* MMIO window */
 	uint64_t area[VIRTIO_MMIO_QUEUES_MAX]; /* queue areas in RAM (GPAs) */
 	uint32_t num[VIRTIO_MMIO_QUEUES_MAX];  /* QueueNum the driver set */
-	int line;			       /* the interrupt line's level */
+	struct fuzz_host host;		       /* its interrupt line, what it was notified of */
 };
 static struct drv drvs[3];
 static int uart_line;
@@ -163,11 +165,6 @@ static void uart_irq(void *ctx, int level)
 	uart_line = level;
 }
 
-static void virtio_irq(void *ctx, int level)
-{
-	((struct drv *)ctx)->line = level;
-}
-
 static void rx_ready(void *ctx)
 {
 }
@@ -200,6 +197,7 @@ static void bus_add(const char *name, uint64_t base, uint64_t size, void *opaque
 static void machine_build(const uint8_t *data, size_t size)
 {
 	const struct pl011_host host = { .tx = uart_tx, .irq_set = uart_irq };
+	struct virtio_mmio_host vh;
 
 	memcpy(ram_host, image, RAM_SIZE);
 	for (size_t i = RAM_INPUT; i < size && i - RAM_INPUT < RAM_SIZE; i++)
@@ -207,18 +205,18 @@ static void machine_build(const uint8_t *data, size_t size)
 	if (ftruncate(disk_fd, 0) || ftruncate(disk_fd, DISK_SECTORS * VIRTIO_BLK_SECTOR))
 		abort();
 
-	memset(drvs, 0, sizeof(drvs));
 	uart_line = 0;
 	pl011_init(&uart, &host);
-	if (virtio_blk_init(&blk, disk_fd, get_le(data, size, 0, 1) & 1, "fuzz", &ram, virtio_irq,
-			    &drvs[0]))
-		abort();
-	virtio_console_init(&con, out_fd, rx_ready, NULL, &ram, virtio_irq, &drvs[1]);
-	virtio_mmio_init_empty(&empty);
 	drvs[0] = (struct drv){ .mmio = &blk.mmio, .area = { RAM_GPA + IMG_BLK_Q } };
 	drvs[1] = (struct drv){ .mmio = &con.mmio,
 				.area = { RAM_GPA + IMG_CON_RX_Q, RAM_GPA + IMG_CON_TX_Q } };
 	drvs[2] = (struct drv){ .mmio = &empty };
+	vh = fuzz_host_init(&drvs[0].host, (unsigned int)(get_le(data, size, 0, 1) >> 1) % 8);
+	if (virtio_blk_init(&blk, disk_fd, get_le(data, size, 0, 1) & 1, "fuzz", &ram, &vh))
+		abort();
+	vh = fuzz_host_init(&drvs[1].host, (unsigned int)(get_le(data, size, 0, 1) >> 1) % 8);
+	virtio_console_init(&con, out_fd, rx_ready, NULL, &ram, &vh);
+	virtio_mmio_init_empty(&empty);
 	for (unsigned int d = 0; d < 3; d++) {
 		drvs[d].base = VIRTIO_BASE + d * VIRTIO_STRIDE;
 		drvs[d].num[0] = drvs[d].num[1] = IMG_QUEUE_NUM;
@@ -358,7 +356,7 @@ static void check(void)
 	for (unsigned int i = 0; i < 2; i++) {
 		const struct virtio_mmio *m = drvs[i].mmio;
 
-		if (drvs[i].line != (m->interrupt_status != 0))
+		if (drvs[i].host.line != (m->interrupt_status != 0))
 			abort();
 		if (m->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET)
 			continue;
@@ -383,6 +381,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		act((uint8_t)get_le(data, size, at, 1), (uint8_t)get_le(data, size, at + 1, 1),
 		    (uint16_t)get_le(data, size, at + 2, 2),
 		    (uint32_t)get_le(data, size, at + 4, 4));
+		/* What the devices' threads do after the action (in the VMM: meanwhile). */
+		for (unsigned int d = 0; d < 2; d++)
+			fuzz_serve(drvs[d].mmio, &drvs[d].host);
 		check();
 	}
 	machine_destroy();

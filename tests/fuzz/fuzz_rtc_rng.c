@@ -7,7 +7,8 @@
  * Input layout (little-endian; missing bytes read as 0):
  *   0   u8   how many of the 8-byte steps that follow go to the PL031 (the rest: virtio-rng)
  *   1   u8   virtio-rng QueueNum (1 << (n % 8), 1 to 128; 64 is QueueNumMax)
- *   2   u16  unused
+ *   2   u8   virtio-rng requests served per batch of its "thread" (n % 8, 0 counting as 1)
+ *   3   u8   unused
  *   4   32 steps of 8 bytes: u16 offset, u8 op, u8 arg, u32 value
  *            op bits 0-1: access size 1/2/4/8; bit 7: write; bit 6 (PL031): the clock moves
  *            on by arg seconds and the alarm the model asked for is delivered if it is due;
@@ -25,6 +26,7 @@
 
 #include "log.h"
 #include "pl031.h"
+#include "virtio_host.h"
 #include "virtio_rng.h"
 
 #define STEPS	  32
@@ -65,9 +67,6 @@ static void clock_irq(void *ctx, int level)
 	c->changes++;
 }
 
-static void irq_ignore(void *ctx, int level)
-{
-}
 
 static uint64_t get_le(const uint8_t *data, size_t size, size_t off, unsigned int bytes)
 {
@@ -118,9 +117,13 @@ static void rng_image(uint8_t *ram, unsigned int num)
 	ram[IMG_AVAIL + 2] = (uint8_t)num;
 }
 
+static struct fuzz_host host;
+
+/* A register write, and whatever it made the device's thread do. */
 static void rng_reg(struct virtio_rng *rng, uint64_t off, uint32_t val)
 {
 	virtio_mmio_write(&rng->mmio, off, 4, val);
+	fuzz_serve(&rng->mmio, &host);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -130,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned int to_rtc = (unsigned int)get_le(data, size, 0, 1) % (STEPS + 1);
 	unsigned int num = 1u << (get_le(data, size, 1, 1) % 8);
 	struct clock c = { .now = 1764633600 };
+	struct virtio_mmio_host vh;
 	struct virtio_rng rng;
 	struct pl031 rtc;
 	struct virtq *vq;
@@ -146,7 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rng_image(ram_host, num);
 	for (size_t i = RAM_AT; i < size && i - RAM_AT < RAM_SIZE; i++)
 		ram_host[i - RAM_AT] ^= data[i];
-	virtio_rng_init(&rng, &ram, irq_ignore, NULL);
+	vh = fuzz_host_init(&host, (unsigned int)get_le(data, size, 2, 1) % 8);
+	virtio_rng_init(&rng, &ram, &vh);
 	rng_reg(&rng, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	rng_reg(&rng, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	rng_reg(&rng, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
@@ -174,6 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			virtio_mmio_write(&rng.mmio, off, 1u << (op & 3), value);
 		else
 			virtio_mmio_read(&rng.mmio, off, 1u << (op & 3));
+		fuzz_serve(&rng.mmio, &host);
 	}
 	vq = &rng.mmio.queues[VIRTIO_RNG_REQUESTQ];
 	if (vq->ready && (uint16_t)(vq->used_idx - vq->last_avail) != 0 &&

@@ -20,7 +20,8 @@
  * Input layout (little-endian; missing bytes read as 0):
  *   0   u8   flags: 1 read-only disk, 2 no EVENT_IDX, 4 no INDIRECT_DESC, 8 no VERSION_1,
  *            16 QueueNum raw from `num` (else 1 << ((num + 4) % 9): 16 for 0),
- *            32 ring addresses raw 64-bit GPAs (else offsets from their usual places)
+ *            32 ring addresses raw 64-bit GPAs (else offsets from their usual places),
+ *            bits 6-7 requests served per batch of the device's "thread" (0 counting as 1)
  *   1   u8   register accesses to make after the first notification (% 9)
  *   2   u16  num
  *   4   u64  desc, avail, used (24 bytes)
@@ -39,6 +40,7 @@
 
 #include "log.h"
 #include "virtio_blk.h"
+#include "virtio_host.h"
 
 /* Low in the address space, so that small numbers the fuzzer tries are guest addresses. */
 #define RAM_GPA	     0x10000ull
@@ -66,9 +68,6 @@ static struct guest_mem ram;
 static int disk_fd = -1;
 static struct virtio_blk blk;
 
-static void irq_ignore(void *ctx, int level)
-{
-}
 
 static uint64_t get_le(const uint8_t *data, size_t size, size_t off, unsigned int bytes)
 {
@@ -145,9 +144,13 @@ static void setup(void)
 	image_build();
 }
 
+static struct fuzz_host host;
+
+/* A register write, and whatever it made the device's thread do. */
 static void reg_write(uint64_t off, uint32_t val)
 {
 	virtio_mmio_write(&blk.mmio, off, 4, val);
+	fuzz_serve(&blk.mmio, &host);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -156,6 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t flags = (uint8_t)get_le(data, size, 0, 1);
 	unsigned int accesses = (unsigned int)get_le(data, size, 1, 1) % (ACCESSES_MAX + 1);
 	uint64_t num = get_le(data, size, 2, 2), addr[3], features;
+	struct virtio_mmio_host vh;
 	struct virtq *vq;
 
 	if (!ram_host)
@@ -166,7 +170,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A fresh disk each time, so that runs are reproducible. */
 	if (ftruncate(disk_fd, 0) || ftruncate(disk_fd, DISK_SECTORS * VIRTIO_BLK_SECTOR))
 		abort();
-	if (virtio_blk_init(&blk, disk_fd, flags & 1, "fuzz", &ram, irq_ignore, NULL))
+	vh = fuzz_host_init(&host, flags >> 6);
+	if (virtio_blk_init(&blk, disk_fd, flags & 1, "fuzz", &ram, &vh))
 		abort();
 
 	/* The driver's side of 3.1.1, with the fuzzer's choices. */
@@ -208,6 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			virtio_mmio_write(&blk.mmio, off, len, get_le(data, size, at + 4, 4));
 		else
 			virtio_mmio_read(&blk.mmio, off, len);
+		fuzz_serve(&blk.mmio, &host);
 	}
 	reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 
