@@ -59,6 +59,7 @@ GUESTS_04 := hello echo
 GUESTS_05 := irq
 GUESTS_06 := timer
 GUESTS_07 := virtio-blk virtio-console
+GUESTS_09 := hostile-blk hostile-blk-forever bad-notify
 stage_guests = $(foreach n,$(STAGE_NUMS),$(if $(shell [ $(n) -le $(1) ] && echo y),$(GUESTS_$(n))))
 
 COMMON_SRCS := $(wildcard common/*.c)

@@ -8,11 +8,12 @@
 # and gets GUESTS, GUEST_BINS and a rule for each guest/NAME.bin.
 #
 # memory, simple and hello are single assembly files; the C guests link the runtime in guest/lib/.
+# hostile-blk-forever is hostile-blk.c built again with HOSTILE_FOREVER defined.
 
 GUEST_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 
 GUESTS_ASM := memory simple hello
-GUESTS_C := echo irq timer virtio-blk virtio-console
+GUESTS_C := echo irq timer virtio-blk virtio-console hostile-blk hostile-blk-forever bad-notify
 GUESTS := $(GUESTS_ASM) $(GUESTS_C)
 GUEST_BINS := $(GUESTS:%=$(GUEST_DIR)/%.bin)
 
@@ -20,6 +21,8 @@ GUEST_LIB := start vectors exception uart printf gic psci
 GUEST_LIB_OBJS := $(GUEST_LIB:%=$(BUILD)/guest/lib/%.o)
 # The virtio driver library, linked only into the guests that drive virtio devices.
 GUEST_VIRTIO_OBJS := $(BUILD)/guest/lib/virtio.o
+# Starting a second CPU, linked only into the guests that run on two.
+GUEST_SMP_OBJS := $(BUILD)/guest/lib/smp.o
 GUEST_LDSCRIPT := $(GUEST_DIR)/lib/guest.ld
 
 # -mgeneral-regs-only: no FP/SIMD registers, which trap until a guest enables them (CPACR_EL1).
@@ -33,7 +36,7 @@ GUEST_LDFLAGS := -nostdlib -nostartfiles -static -no-pie -Wl,-T,$(GUEST_LDSCRIPT
 	-Wl,--build-id=none -Wl,-z,noexecstack
 
 GUEST_ELFS := $(GUESTS:%=$(BUILD)/guest/%.elf)
-GUEST_OBJS := $(GUESTS:%=$(BUILD)/guest/%.o) $(GUEST_LIB_OBJS) $(GUEST_VIRTIO_OBJS)
+GUEST_OBJS := $(GUESTS:%=$(BUILD)/guest/%.o) $(GUEST_LIB_OBJS) $(GUEST_VIRTIO_OBJS) $(GUEST_SMP_OBJS)
 
 $(BUILD)/guest/%.o: $(GUEST_DIR)/%.c
 	@mkdir -p $(@D)
@@ -43,8 +46,15 @@ $(BUILD)/guest/%.o: $(GUEST_DIR)/%.S
 	@mkdir -p $(@D)
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
+$(BUILD)/guest/hostile-blk-forever.o: $(GUEST_DIR)/hostile-blk.c
+	@mkdir -p $(@D)
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -DHOSTILE_FOREVER -c -o $@ $<
+
 $(GUESTS_C:%=$(BUILD)/guest/%.elf): $(GUEST_LIB_OBJS)
-$(BUILD)/guest/virtio-blk.elf $(BUILD)/guest/virtio-console.elf: $(GUEST_VIRTIO_OBJS)
+$(BUILD)/guest/virtio-blk.elf $(BUILD)/guest/virtio-console.elf $(BUILD)/guest/bad-notify.elf: \
+	$(GUEST_VIRTIO_OBJS)
+$(BUILD)/guest/hostile-blk.elf $(BUILD)/guest/hostile-blk-forever.elf: $(GUEST_VIRTIO_OBJS) \
+	$(GUEST_SMP_OBJS)
 
 $(GUEST_ELFS): $(BUILD)/guest/%.elf: $(BUILD)/guest/%.o $(GUEST_LDSCRIPT)
 	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)

@@ -13,6 +13,10 @@
  *	virtio_queue_submit(&vq, bufs, n)	one descriptor chain to the device (2.7.13)
  *	virtio_queue_wait(&vq, &len)		until the device has used it (2.7.14)
  *
+ * A driver that wants more than that (many chains in flight, indirect descriptors, as
+ * guest/hostile-blk.c does) builds its own rings with the register-level calls declared last:
+ * the registers, Status, ring addresses, and the cache maintenance of shared memory.
+ *
  * The device's interrupt goes through the GIC, so call gic_init() before virtio_driver_ok().
  *
  * Each call that can fail returns 0 or a negative VIRTIO_E_* code; virtio_strerror() names it.
@@ -28,6 +32,48 @@
 #define VIRTIO_F_INDIRECT_DESC (1ull << 28) /* descriptors pointing at descriptor tables */
 #define VIRTIO_F_EVENT_IDX     (1ull << 29) /* used_event / avail_event notification hints */
 #define VIRTIO_F_VERSION_1     (1ull << 32) /* the device follows virtio 1.x, not legacy */
+
+/* Registers (4.2.2, table "MMIO Device Register Layout"); every one is 32 bits wide. */
+#define VIRTIO_MMIO_MAGIC_VALUE		0x000 /* MagicValue */
+#define VIRTIO_MMIO_VERSION		0x004 /* Version */
+#define VIRTIO_MMIO_DEVICE_ID		0x008 /* DeviceID */
+#define VIRTIO_MMIO_DEVICE_FEATURES	0x010 /* DeviceFeatures */
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014 /* DeviceFeaturesSel */
+#define VIRTIO_MMIO_DRIVER_FEATURES	0x020 /* DriverFeatures */
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024 /* DriverFeaturesSel */
+#define VIRTIO_MMIO_QUEUE_SEL		0x030 /* QueueSel */
+#define VIRTIO_MMIO_QUEUE_NUM_MAX	0x034 /* QueueNumMax */
+#define VIRTIO_MMIO_QUEUE_NUM		0x038 /* QueueNum */
+#define VIRTIO_MMIO_QUEUE_READY		0x044 /* QueueReady */
+#define VIRTIO_MMIO_QUEUE_NOTIFY	0x050 /* QueueNotify */
+#define VIRTIO_MMIO_INTERRUPT_STATUS	0x060 /* InterruptStatus */
+#define VIRTIO_MMIO_INTERRUPT_ACK	0x064 /* InterruptACK */
+#define VIRTIO_MMIO_STATUS		0x070 /* Status */
+#define VIRTIO_MMIO_QUEUE_DESC_LOW	0x080 /* QueueDescLow */
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH	0x084 /* QueueDescHigh */
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW	0x090 /* QueueDriverLow */
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH	0x094 /* QueueDriverHigh */
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW	0x0a0 /* QueueDeviceLow */
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH	0x0a4 /* QueueDeviceHigh */
+#define VIRTIO_MMIO_CONFIG_GENERATION	0x0fc /* ConfigGeneration */
+#define VIRTIO_MMIO_CONFIG		0x100 /* device-specific configuration space */
+
+#define VIRTIO_MMIO_MAGIC 0x74726976 /* MagicValue: "virt" as a little-endian word */
+
+/* Device status bits (2.1 "Device Status Field"). */
+#define VIRTIO_STATUS_ACKNOWLEDGE	 1   /* the guest found the device */
+#define VIRTIO_STATUS_DRIVER		 2   /* the guest has a driver for it */
+#define VIRTIO_STATUS_DRIVER_OK		 4   /* the driver is ready: the device is live */
+#define VIRTIO_STATUS_FEATURES_OK	 8   /* feature negotiation is complete */
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64  /* the device hit an error it cannot recover from */
+#define VIRTIO_STATUS_FAILED		 128 /* the driver gave up on the device */
+
+/* Ring flags (2.7.5, 2.7.5.3, 2.7.7, 2.7.10). */
+#define VIRTQ_DESC_F_NEXT	   1 /* virtq_desc.flags: the chain continues at next */
+#define VIRTQ_DESC_F_WRITE	   2 /* virtq_desc.flags: the device writes this buffer */
+#define VIRTQ_DESC_F_INDIRECT	   4 /* virtq_desc.flags: the buffer is a table of descriptors */
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1 /* virtq_avail.flags: no used buffer notifications */
+#define VIRTQ_USED_F_NO_NOTIFY	   1 /* virtq_used.flags: no available buffer notifications */
 
 /*
  * Descriptors per queue. The device offers up to QueueNumMax (256 on veleiro, 1024 on QEMU);
@@ -128,5 +174,12 @@ void virtio_driver_ok(struct virtio_dev *dev);
 int virtio_queue_submit(struct virtio_queue *vq, const struct virtio_buf *bufs, unsigned int n);
 int virtio_queue_wait(struct virtio_queue *vq, uint32_t *len);
 const char *virtio_strerror(int err);
+
+uint32_t virtio_read(const struct virtio_dev *dev, unsigned int reg);
+void virtio_write(const struct virtio_dev *dev, unsigned int reg, uint32_t value);
+void virtio_set_status(const struct virtio_dev *dev, uint32_t bits);
+void virtio_write_addr(const struct virtio_dev *dev, unsigned int low_reg,
+		       const volatile void *area);
+void virtio_cache_sync(const volatile void *addr, uint64_t len);
 
 #endif
