@@ -562,36 +562,41 @@ hostile_lab() {
 		exit "$rc"' "$@"
 }
 
-@test "hostile-blk: vCPU 0 prints 300 lines and powers off while vCPU 1 keeps the disk's queue full" {
-	hostile_lab 'timeout "$2" "$1" --cpus 2 --disk "$disk" guest/hostile-blk.bin </dev/null
-		echo "status: $?"' "$HOSTILE_TIMEOUT"
-	assert_success
-	strip_cr
-	assert_line "status: 0"
-	assert_line "hostile: vCPU 1: virtio-blk at 0xa000000, 256 requests of 1048576 bytes each"
-	refute_line --partial "hostile: error"
-	assert_equal "$(grep -c '^tick [0-9]*$' <<<"$output")" 300
-	assert_line "tick 300"
-	# vCPU 1 was at it throughout: requests served before the first line, and more by the last.
-	local report
-	report=$(grep '^hostile: 300 ticks;' <<<"$output")
-	[[ $report =~ ^hostile:\ 300\ ticks\;\ vCPU\ 1\'s\ requests\ served:\ ([0-9]+)\ before\ them,\ ([0-9]+)\ after$ ]]
-	((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] > BASH_REMATCH[1]))
-	assert_equal "$stderr" ""
+@test "hostile-blk, on both I/O paths: vCPU 0 prints 300 lines and powers off while vCPU 1 keeps the disk's queue full" {
+	local path report
+	for path in "" --no-ioeventfd; do
+		hostile_lab 'timeout "$2" "$1" --cpus 2 --disk "$disk" $3 guest/hostile-blk.bin </dev/null
+			echo "status: $?"' "$HOSTILE_TIMEOUT" "$path"
+		assert_success
+		strip_cr
+		assert_line "status: 0"
+		assert_line "hostile: vCPU 1: virtio-blk at 0xa000000, 256 requests of 1048576 bytes each"
+		refute_line --partial "hostile: error"
+		assert_equal "$(grep -c '^tick [0-9]*$' <<<"$output")" 300
+		assert_line "tick 300"
+		# vCPU 1 was at it throughout: requests served before the first line, and more by the last.
+		report=$(grep '^hostile: 300 ticks;' <<<"$output")
+		[[ $report =~ ^hostile:\ 300\ ticks\;\ vCPU\ 1\'s\ requests\ served:\ ([0-9]+)\ before\ them,\ ([0-9]+)\ after$ ]]
+		((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] > BASH_REMATCH[1]))
+		assert_equal "$stderr" ""
+	done
 }
 
-@test "hostile-blk-forever: on a terminal, Ctrl-A x ends the VMM while vCPU 1 hammers and vCPU 0 prints" {
+@test "hostile-blk-forever, on both I/O paths: on a terminal, Ctrl-A x ends the VMM while vCPU 1 hammers and vCPU 0 prints" {
+	local path
 	build_ptyrun
-	hostile_lab '"$2/ptyrun" "tick 20" "^Ax" -- timeout "$3" "$1" --cpus 2 --disk "$disk" \
-		guest/hostile-blk-forever.bin' "$SCRATCH" "$HOSTILE_QUIT_TIMEOUT"
-	assert_success
-	strip_cr
-	assert_line "tick 20"
-	refute_line --partial "hostile: error"
-	refute_line --regexp '^hostile: [0-9]+ ticks'
-	assert_line "ptyrun: status 0"
-	assert_line "ptyrun: terminal restored"
-	assert_equal "$stderr" "stage-09: Ctrl-A x: quit"
+	for path in "" --no-ioeventfd; do
+		hostile_lab '"$2/ptyrun" "tick 20" "^Ax" -- timeout "$3" "$1" --cpus 2 --disk "$disk" \
+			$4 guest/hostile-blk-forever.bin' "$SCRATCH" "$HOSTILE_QUIT_TIMEOUT" "$path"
+		assert_success
+		strip_cr
+		assert_line "tick 20"
+		refute_line --partial "hostile: error"
+		refute_line --regexp '^hostile: [0-9]+ ticks'
+		assert_line "ptyrun: status 0"
+		assert_line "ptyrun: terminal restored"
+		assert_equal "$stderr" "stage-09: Ctrl-A x: quit"
+	done
 }
 
 @test "hostile-blk without a second vCPU, a disk, or a disk big enough: one line from the guest" {
