@@ -67,7 +67,6 @@ static void clock_irq(void *ctx, int level)
 	c->changes++;
 }
 
-
 static uint64_t get_le(const uint8_t *data, size_t size, size_t off, unsigned int bytes)
 {
 	uint64_t v = 0;

@@ -68,7 +68,6 @@ static struct guest_mem ram;
 static int disk_fd = -1;
 static struct virtio_blk blk;
 
-
 static uint64_t get_le(const uint8_t *data, size_t size, size_t off, unsigned int bytes)
 {
 	uint64_t v = 0;

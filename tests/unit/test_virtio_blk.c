@@ -59,7 +59,8 @@ static void start_on(int fd, bool read_only, uint64_t features)
 	memset(ram.host, 0, RAM_SIZE);
 	memset(&irq, 0, sizeof(irq));
 	disk_fill();
-	CHECK_EQ(virtio_blk_init(&blk, fd < 0 ? disk_fd : fd, read_only, SERIAL, &ram, drv_host(&irq)),
+	CHECK_EQ(virtio_blk_init(&blk, fd < 0 ? disk_fd : fd, read_only, SERIAL, &ram,
+				 drv_host(&irq)),
 		 0);
 	CHECK_EQ(drv_setup(&blk.mmio, features, 1, &rq, 16), LIVE);
 }

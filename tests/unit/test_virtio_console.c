@@ -39,7 +39,8 @@ static void start(void)
 	memset(ram.host, 0, RAM_SIZE);
 	memset(&irq, 0, sizeof(irq));
 	rx_ready_calls = 0;
-	virtio_console_init(&con, pipe_fds[1], count_rx_ready, &rx_ready_calls, &ram, drv_host(&irq));
+	virtio_console_init(&con, pipe_fds[1], count_rx_ready, &rx_ready_calls, &ram,
+			    drv_host(&irq));
 }
 
 static void stop(void)

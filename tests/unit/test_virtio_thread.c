@@ -29,7 +29,7 @@
 #define LIVE                                                                            \
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
 	 VIRTIO_STATUS_DRIVER_OK)
-#define WATCHDOG_S 60 /* far more than any of this takes: only a hang gets there */
+#define WATCHDOG_S 60	/* far more than any of this takes: only a hang gets there */
 #define HAMMER	   2000 /* requests the hammering driver makes */
 
 static struct irq_line irq;
