@@ -270,7 +270,7 @@ EOF
 }
 
 @test "a small VMM's devices: the host's date, an RTC alarm, /dev/hwrng, the PMU, SVE on each vCPU" {
-	linux --cpus 2 -- "date -u +%Y; echo +2 >/sys/class/rtc/rtc0/wakealarm; sleep 4;" \
+	linux --cpus 2 --stats -- "date -u +%Y; echo +2 >/sys/class/rtc/rtc0/wakealarm; sleep 4;" \
 		"awk '/rtc-pl031/ { print \$2 + \$3 }' /proc/interrupts; wc -c </sys/class/rtc/rtc0/wakealarm;" \
 		"head -c 64 /dev/hwrng | wc -c; cat /sys/class/misc/hw_random/rng_current;" \
 		"dmesg | grep -c 'enabled with armv8_pmuv[3] PMU driver';" \
@@ -280,7 +280,12 @@ EOF
 	# fired once and cleared itself; 64 random bytes; the PMU driver; sve on both CPUs.
 	assert_equal "$(command_output)" \
 		"$(printf '%s\n' "$(date -u +%Y)" 1 0 64 virtio_rng.0 1 2)"
-	assert_equal "$stderr" ""
+	# --stats counts the same: the alarm's one interrupt, raised and cleared; the random bytes
+	# the guest took, those 64 and what its kernel read for its own pool.
+	refute grep -qv '^stats: ' <<<"$stderr"
+	grep -qxF 'stats: pl031: 0 accesses ignored; interrupt line raised 1, lowered 1' <<<"$stderr"
+	bytes=$(sed -n 's/^stats: virtio-rng: \([0-9]*\) random bytes given$/\1/p' <<<"$stderr")
+	[ "${bytes:-0}" -ge 64 ] || { echo "virtio-rng gave ${bytes:-no} bytes"; false; }
 }
 
 @test "--no-pmu and --no-sve leave them out; --sve-vl 256 caps the guest's vector length" {
@@ -292,6 +297,26 @@ EOF
 	assert_success
 	assert_equal "$(command_output)" "maximum available vector length 32 bytes"
 	assert_equal "$stderr" ""
+}
+
+@test "--pmu and --sve-vl that this host's KVM cannot honour: one line, before any VM is built" {
+	[ "$VMM_HOST" != env ] || skip "needs the lab, whose CPU can be chosen"
+	# A lab whose CPUs have no PMU and SVE up to 256 bits only (QEMU's pmu=off, sve-max-vq=2).
+	LAB_CPU=max,pmu=off,sve-max-vq=2 LAB_MEM=1G in_lab "$VMM_TIMEOUT" '
+		"$1" -v --pmu guest/hello.bin; echo "pmu: $?"
+		"$1" -v --sve-vl 512 guest/hello.bin; echo "sve-vl 512: $?"
+		"$1" --sve-vl 256 guest/hello.bin; echo "sve-vl 256: $?"
+		"$1" -v guest/hello.bin 2>"$2/auto.log"; echo "auto: $?"' "$SCRATCH"
+	assert_equal "$output" "$(printf '%s\n' 'pmu: 1' 'sve-vl 512: 1' 'Hello, world!' \
+		'sve-vl 256: 0' 'Hello, world!' 'auto: 0')"
+	# -v: nothing of a VM (address space, vGIC) comes before the one line.
+	assert_equal "$stderr" "$(printf '%s\n' \
+		"stage-09: --pmu: this host's KVM offers no PMU (KVM_CAP_ARM_PMU_V3)" \
+		"stage-09: --sve-vl 512: this host's KVM offers SVE vector lengths 128, 256 bits, not 512")"
+	# Left to the default, the machine boots without what is missing, and says so under -v.
+	grep -qxF "stage-09: this host's KVM offers no PMU (KVM_CAP_ARM_PMU_V3): the guest runs without it" \
+		"$SCRATCH/auto.log"
+	grep -qxF "stage-09: SVE on every vCPU: vector lengths 128, 256 bits" "$SCRATCH/auto.log"
 }
 
 @test "the guest's PMU counts: pmu-check reads its cycle count twice and sees it grow" {
