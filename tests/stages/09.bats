@@ -162,6 +162,41 @@ EOF
 	refute grep -qv '^stats: ' <<<"$stderr"
 }
 
+@test "make run's machine: a banner line per device; the shell is on the virtio-console" {
+	build_ptyrun
+	# What `make run` passes (RUN_09 in the Makefile), on a terminal, as a learner runs it; quiet
+	# only to keep the boot short in the lab. The keys go in once the shell's prompt is there.
+	run -0 --separate-stderr make -s --eval 'run-args: ; @echo $(RUN_09)' run-args
+	read -ra args <<<"$output"
+	cpus=${args[1]}
+	assert_equal "${args[0]}" --cpus
+	# Ctrl-C must reach the command through the virtio-console too: hvc0 is the shell's terminal.
+	# ("started-42" is what the command prints; the line typed says $((40 + 2)).)
+	run -0 --separate-stderr timeout "$LINUX_TIMEOUT" "$VMM_HOST" "$SCRATCH/ptyrun" \
+		" # " 'echo started-$((40 + 2)); sleep 100 && echo slept^M' "started-42" "^C" "^^C" \
+		"tty; date -u +%Y; poweroff^M" -- "$VMM_BIN/stage-09" "${args[@]}" -a "$QUIET"
+	strip_cr
+	assert_equal "$stderr" ""
+	assert_line "ptyrun: status 0"
+	banner=$(sed -n '/^veleiro: cpus:/,/^veleiro: ready$/p' <<<"$output")
+	online=0-$((cpus - 1))
+	[ "$cpus" -gt 1 ] || online=0
+	# Every device, as the guest's drivers found it: the lab's KVM offers a PMU and SVE.
+	assert_regex "$banner" "^veleiro: cpus:    $cpus \\($online online\\)
+veleiro: pmu:     armv8_pmuv3[_0-9]*, [1-9][0-9]* counters
+veleiro: sve:     on $cpus of $cpus CPUs, vectors up to [1-9][0-9]* bits
+veleiro: disk:    vda, 32 MiB, ext4 on /mnt, read-only
+veleiro: console: ttyAMA0 \\(the kernel's\\), hvc0 \\(virtio-console\\)
+veleiro: rtc:     rtc-pl031, $(date -u +%Y)-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} UTC
+veleiro: rng:     virtio_rng.0
+veleiro: ready$"
+	# What was typed reached the shell through the virtio-console, its controlling terminal.
+	refute_line "slept"
+	assert_line "/dev/hvc0"
+	assert_line "$(date -u +%Y)"
+	assert_line --partial "reboot: Power down"
+}
+
 @test "/proc/cpuinfo shows N processors for --cpus 1, 2 and 4; all of them online" {
 	for n in 1 2 4; do
 		linux --cpus "$n" -- "grep -c ^processor /proc/cpuinfo; cat /sys/devices/system/cpu/online"
@@ -289,10 +324,25 @@ EOF
 }
 
 @test "--no-pmu and --no-sve leave them out; --sve-vl 256 caps the guest's vector length" {
-	linux --no-pmu --no-sve -- "dmesg | grep -c 'armv8_pmuv[3]'; grep -c -w sve /proc/cpuinfo"
+	# Eight disks take every virtio slot: no virtio-rng. The banner says so for each device.
+	disks=()
+	for i in 1 2 3 4 5 6 7 8; do
+		truncate -s 64K "$SCRATCH/$i.img"
+		disks+=(--disk "$SCRATCH/$i.img,ro")
+	done
+	linux --no-pmu --no-sve "${disks[@]}" -- \
+		"dmesg | grep -c 'armv8_pmuv[3]'; grep -c -w sve /proc/cpuinfo"
 	assert_success
 	assert_equal "$(command_output)" "$(printf '%s\n' 0 0)"
 	assert_equal "$stderr" ""
+	assert_equal "$(sed -n '/^veleiro: cpus:/,/^veleiro: ready$/p' <<<"$output" | sed '/ disk: /d')" \
+		"$(printf '%s\n' 'veleiro: cpus:    1 (0 online)' 'veleiro: pmu:     none' \
+			'veleiro: sve:     none' \
+			"veleiro: console: ttyAMA0 (the kernel's), virtio-console none" \
+			"$(grep '^veleiro: rtc: ' <<<"$output")" 'veleiro: rng:     none' \
+			'veleiro: ready')"
+	assert_equal "$(grep '^veleiro: disk: ' <<<"$output")" \
+		"$(for d in a b c d e f g h; do echo "veleiro: disk:    vd$d, 64 KiB, not mounted"; done)"
 	linux --sve-vl 256 -- "dmesg | grep -o 'maximum available vector lengt[h] [0-9]* bytes'"
 	assert_success
 	assert_equal "$(command_output)" "maximum available vector length 32 bytes"
