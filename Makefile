@@ -282,7 +282,12 @@ RUN_05 := guest/irq.bin
 RUN_06 := guest/timer.bin
 RUN_07 := --virtio-console guest/virtio-console.bin
 RUN_08 := --initrd build/linux/initramfs.cpio.gz build/linux/Image
-RUN_09 := # nothing: with no kernel named, stage 09 boots the guest Linux in build/linux/
+# Stage 09 shows the whole machine: with no kernel named it boots the guest Linux in build/linux/,
+# here on two vCPUs (one where the VMM's host has one CPU: the lab has LAB_SMP, 2 unless set), with
+# the test disk at /mnt (read-only: the tests copy it as built), the virtio-console, which gets the
+# keys typed, and the PL031 and virtio-rng, which are always there.
+RUN_09 := --cpus $(if $(filter 1,$(if $(NATIVE),$(shell nproc),$(or $(LAB_SMP),2))),1,2) \
+	--disk $(LINUX_DISK),ro --virtio-console
 run: stage-$(LAST_STAGE)
 	./stage-$(LAST_STAGE) $(RUN_$(LAST_STAGE))
 

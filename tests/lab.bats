@@ -132,6 +132,9 @@ stop() { lab/run --stop "$(key "$1")" 2>/dev/null; }
 	LAB_GIC=4 run --separate-stderr lab/run true
 	assert_failure 2
 	assert_equal "$stderr" "lab: --gic (LAB_GIC) takes 2 or 3, not '4'"
+	LAB_CPU='max;reboot' run --separate-stderr lab/run true
+	assert_failure 2
+	assert_equal "$stderr" "lab: LAB_CPU takes a QEMU CPU model with properties, like max,pmu=off, not 'max;reboot'"
 	run --separate-stderr lab/run --bogus
 	assert_failure 2
 	assert_equal "${stderr_lines[0]}" "lab: unknown option '--bogus'"

@@ -247,6 +247,8 @@ int main(int argc, char **argv)
 	/* immediate_exit is what makes a kick reliable (api.rst 5); every arm64 KVM since 4.11. */
 	if (ioctl(m.kvm, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
 		die("this KVM has no KVM_CAP_IMMEDIATE_EXIT, which stopping the vCPUs relies on");
+	/* What the options require of the vCPUs (--pmu, --sve, --sve-vl), before any VM is built. */
+	vcpu_features_check(m.kvm, &opt.features);
 	m.run_size = ioctl(m.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (m.run_size < 0)
 		die_errno("KVM_GET_VCPU_MMAP_SIZE");

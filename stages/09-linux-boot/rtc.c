@@ -44,6 +44,10 @@ static void rtc_irq_set(void *ctx, int level)
 
 	if (err)
 		die("KVM_IRQ_LINE (INTID %d, level %d): %s", PL031_INTID, level, strerror(-err));
+	if (level)
+		rtc->irq_raised++;
+	else
+		rtc->irq_lowered++;
 	if (rtc->trace)
 		fprintf(stderr, "trace: IRQ   pl031 line %s (KVM_IRQ_LINE, INTID %d)\n",
 			level ? "raised" : "lowered", PL031_INTID);
@@ -95,6 +99,7 @@ void rtc_attach(struct rtc *rtc, struct mmio_bus *bus, int vm, bool trace)
 
 	rtc->vm = vm;
 	rtc->trace = trace;
+	rtc->irq_raised = rtc->irq_lowered = 0;
 	pl031_init(&rtc->dev, &(struct pl031_host){ .now = rtc_now,
 						    .alarm = rtc_alarm,
 						    .ctx = rtc,

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "mmio_bus.h"
 #include "pl031.h"
@@ -18,6 +19,7 @@ struct rtc {
 	pthread_mutex_t *lock; /* the device lock, held whenever the PL031 is touched */
 	int vm;		       /* this boot's VM, for KVM_IRQ_LINE */
 	bool trace;
+	uint64_t irq_raised, irq_lowered; /* this boot's edges of SPI 2, for --stats */
 };
 
 /*

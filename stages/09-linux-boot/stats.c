@@ -81,4 +81,16 @@ void print_stats(const struct machine *m)
 	fputc('\n', stderr);
 	for (unsigned int i = 0; i < VIRTIO_SLOTS; i++)
 		print_virtio_stats(&m->slots[i]);
+	fprintf(stderr,
+		"stats: pl031: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
+		", lowered %" PRIu64 "\n",
+		m->rtc.dev.ignored, m->rtc.irq_raised, m->rtc.irq_lowered);
+	/* virtio-rng is in the first slot the disks and the console leave, if they leave one. */
+	if (m->opt->ndisks + m->opt->virtio_console < VIRTIO_SLOTS) {
+		fprintf(stderr, "stats: virtio-rng: %" PRIu64 " random bytes given", m->rng.bytes);
+		if (m->rng.host_errors)
+			fprintf(stderr, ", %" PRIu64 " buffers returned empty (getrandom failed)",
+				m->rng.host_errors);
+		fputc('\n', stderr);
+	}
 }

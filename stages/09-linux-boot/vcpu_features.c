@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "memmap.h"
@@ -34,40 +35,10 @@ unsigned int vcpu_features_parse_vl(const char *s)
 	return (unsigned int)bits;
 }
 
-static bool offered(int vm, long cap)
+/* Whether KVM offers cap: asked of /dev/kvm before there is a VM, of the VM once there is. */
+static bool offered(int fd, long cap)
 {
-	return ioctl(vm, KVM_CHECK_EXTENSION, cap) > 0;
-}
-
-/* One feature: wanted and offered, or why not. */
-static bool choose(int vm, enum feature_want want, long cap, const char *option, const char *what)
-{
-	if (want == FEATURE_OFF)
-		return false;
-	if (offered(vm, cap))
-		return true;
-	if (want == FEATURE_ON)
-		die("%s: this host's KVM offers no %s", option, what);
-	info("this host's KVM offers no %s: the guest runs without it", what);
-	return false;
-}
-
-void vcpu_features_choose(int vm, const struct vcpu_feature_options *o, struct vcpu_features *f,
-			  struct kvm_vcpu_init *init)
-{
-	enum feature_want sve = o->sve_max_vl ? FEATURE_ON : o->sve;
-
-	if (o->sve_max_vl && o->sve == FEATURE_OFF)
-		die("--sve-vl and --no-sve contradict each other: give one of them");
-	*f = (struct vcpu_features){
-		.pmu = choose(vm, o->pmu, KVM_CAP_ARM_PMU_V3, "--pmu", "PMU (KVM_CAP_ARM_PMU_V3)"),
-		.sve = choose(vm, sve, KVM_CAP_ARM_SVE, o->sve_max_vl ? "--sve-vl" : "--sve",
-			      "SVE (KVM_CAP_ARM_SVE)"),
-	};
-	if (f->pmu)
-		init->features[0] |= 1U << KVM_ARM_VCPU_PMU_V3;
-	if (f->sve)
-		init->features[0] |= 1U << KVM_ARM_VCPU_SVE;
+	return ioctl(fd, KVM_CHECK_EXTENSION, cap) > 0;
 }
 
 /* Bit vq-1 of the KVM_REG_ARM64_SVE_VLS words: vector length vq * 128 bits (api.rst). */
@@ -89,6 +60,81 @@ static const char *vl_list(const uint64_t *vqs, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * The SVE vector lengths KVM offers a vCPU. No capability tells them: only a vCPU's
+ * KVM_REG_ARM64_SVE_VLS does, readable between KVM_ARM_VCPU_INIT with SVE and
+ * KVM_ARM_VCPU_FINALIZE (api.rst). So this builds a throwaway VM with one vCPU, without memory,
+ * reads the register and closes both: the machine itself is built only once the lengths asked
+ * for are known to be there. The smallest address space (32 bits) needs nothing of the host.
+ */
+static void probe_sve_vls(int kvm, uint64_t *vqs)
+{
+	int type = offered(kvm, KVM_CAP_ARM_VM_IPA_SIZE) ? KVM_VM_TYPE_ARM_IPA_SIZE(32) : 0;
+	struct kvm_one_reg reg = { .id = KVM_REG_ARM64_SVE_VLS, .addr = (uint64_t)vqs };
+	struct kvm_vcpu_init init;
+	int vm, vcpu;
+
+	vm = ioctl(kvm, KVM_CREATE_VM, type);
+	if (vm < 0)
+		die_errno("KVM_CREATE_VM (to ask which SVE vector lengths KVM offers)");
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0)
+		die_errno("KVM_CREATE_VCPU (to ask which SVE vector lengths KVM offers)");
+	if (ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+		die_errno("KVM_ARM_PREFERRED_TARGET");
+	init.features[0] |= 1U << KVM_ARM_VCPU_SVE;
+	if (ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
+		die_errno("KVM_ARM_VCPU_INIT with SVE");
+	if (ioctl(vcpu, KVM_GET_ONE_REG, &reg) < 0)
+		die_errno("KVM_GET_ONE_REG(KVM_REG_ARM64_SVE_VLS)");
+	close(vcpu);
+	close(vm);
+}
+
+void vcpu_features_check(int kvm, const struct vcpu_feature_options *o)
+{
+	const char *sve_option = o->sve_max_vl ? "--sve-vl" : "--sve";
+	uint64_t vqs[KVM_ARM64_SVE_VLS_WORDS];
+	char list[256];
+
+	if (o->sve_max_vl && o->sve == FEATURE_OFF)
+		die("--sve-vl and --no-sve contradict each other: give one of them");
+	if (o->pmu == FEATURE_ON && !offered(kvm, KVM_CAP_ARM_PMU_V3))
+		die("--pmu: this host's KVM offers no PMU (KVM_CAP_ARM_PMU_V3)");
+	if ((o->sve == FEATURE_ON || o->sve_max_vl) && !offered(kvm, KVM_CAP_ARM_SVE))
+		die("%s: this host's KVM offers no SVE (KVM_CAP_ARM_SVE)", sve_option);
+	if (!o->sve_max_vl)
+		return;
+	probe_sve_vls(kvm, vqs);
+	if (!vq_set(vqs, o->sve_max_vl / SVE_VQ_BITS))
+		die("--sve-vl %u: this host's KVM offers SVE vector lengths %s bits, not %u",
+		    o->sve_max_vl, vl_list(vqs, list, sizeof(list)), o->sve_max_vl);
+}
+
+/* One feature the options leave to KVM (or require: then vcpu_features_check() found it). */
+static bool choose(int vm, enum feature_want want, long cap, const char *what)
+{
+	if (want == FEATURE_OFF)
+		return false;
+	if (offered(vm, cap))
+		return true;
+	info("this host's KVM offers no %s: the guest runs without it", what);
+	return false;
+}
+
+void vcpu_features_choose(int vm, const struct vcpu_feature_options *o, struct vcpu_features *f,
+			  struct kvm_vcpu_init *init)
+{
+	*f = (struct vcpu_features){
+		.pmu = choose(vm, o->pmu, KVM_CAP_ARM_PMU_V3, "PMU (KVM_CAP_ARM_PMU_V3)"),
+		.sve = choose(vm, o->sve, KVM_CAP_ARM_SVE, "SVE (KVM_CAP_ARM_SVE)"),
+	};
+	if (f->pmu)
+		init->features[0] |= 1U << KVM_ARM_VCPU_PMU_V3;
+	if (f->sve)
+		init->features[0] |= 1U << KVM_ARM_VCPU_SVE;
+}
+
 void vcpu_features_finalize(int vcpu, unsigned int index, const struct vcpu_feature_options *o,
 			    struct vcpu_features *f)
 {
@@ -105,12 +151,10 @@ void vcpu_features_finalize(int vcpu, unsigned int index, const struct vcpu_feat
 	if (o->sve_max_vl) {
 		unsigned int max_vq = o->sve_max_vl / SVE_VQ_BITS;
 
-		if (!vq_set(vqs, max_vq))
-			die("--sve-vl %u: this host's KVM offers SVE vector lengths %s bits, not %u",
-			    o->sve_max_vl, vl_list(vqs, list, sizeof(list)), o->sve_max_vl);
 		/*
-		 * Keep every length up to the maximum: a CPU cannot leave out a shorter length it
-		 * has, so KVM only takes a set that does not either.
+		 * Keep every length up to the maximum (vcpu_features_check() found it offered): a
+		 * CPU cannot leave out a shorter length it has, so KVM only takes a set that does
+		 * not either.
 		 */
 		for (unsigned int vq = max_vq + 1; vq <= KVM_ARM64_SVE_VQ_MAX; vq++)
 			vqs[(vq - 1) / 64] &= ~(1ULL << ((vq - 1) % 64));

@@ -6,6 +6,8 @@
  * order KVM fixes (Documentation/virt/kvm/api.rst 4.82 KVM_ARM_VCPU_INIT, and its
  * KVM_ARM_VCPU_FINALIZE and KVM_REG_ARM64_SVE_VLS; devices/vcpu.rst 1 "GROUP:
  * KVM_ARM_VCPU_PMU_V3_CTRL"):
+ *  0. vcpu_features_check(), before any VM: what the options require is offered (/dev/kvm's
+ *     KVM_CHECK_EXTENSION; --sve-vl's length, by a probe vCPU), or the VMM ends with one line.
  *  1. vcpu_features_choose(): what KVM offers (KVM_CHECK_EXTENSION), what the options allow;
  *     the feature bits go into the kvm_vcpu_init every vCPU is initialised with.
  *  2. KVM_ARM_VCPU_INIT of each vCPU, then at once vcpu_features_finalize(): SVE's vector
@@ -44,9 +46,15 @@ struct vcpu_features {
 unsigned int vcpu_features_parse_vl(const char *s);
 
 /*
+ * Step 0, on the /dev/kvm fd: a feature o requires (FEATURE_ON, or --sve-vl and its vector
+ * length) that this host's KVM cannot give, or options that contradict each other, end the VMM
+ * with one line before anything is built.
+ */
+void vcpu_features_check(int kvm, const struct vcpu_feature_options *o);
+
+/*
  * Step 1: decide each feature from what KVM (vm) offers and what o asks, add its bits to init.
- * A feature asked for (FEATURE_ON, or --sve-vl) that KVM lacks ends the VMM with one line; a
- * default one is left out with an info line.
+ * A default one that KVM lacks is left out with an info line.
  */
 void vcpu_features_choose(int vm, const struct vcpu_feature_options *o, struct vcpu_features *f,
 			  struct kvm_vcpu_init *init);

@@ -162,6 +162,41 @@ EOF
 	refute grep -qv '^stats: ' <<<"$stderr"
 }
 
+@test "make run's machine: a banner line per device; the shell is on the virtio-console" {
+	build_ptyrun
+	# What `make run` passes (RUN_09 in the Makefile), on a terminal, as a learner runs it; quiet
+	# only to keep the boot short in the lab. The keys go in once the shell's prompt is there.
+	run -0 --separate-stderr make -s --eval 'run-args: ; @echo $(RUN_09)' run-args
+	read -ra args <<<"$output"
+	cpus=${args[1]}
+	assert_equal "${args[0]}" --cpus
+	# Ctrl-C must reach the command through the virtio-console too: hvc0 is the shell's terminal.
+	# ("started-42" is what the command prints; the line typed says $((40 + 2)).)
+	run -0 --separate-stderr timeout "$LINUX_TIMEOUT" "$VMM_HOST" "$SCRATCH/ptyrun" \
+		" # " 'echo started-$((40 + 2)); sleep 100 && echo slept^M' "started-42" "^C" "^^C" \
+		"tty; date -u +%Y; poweroff^M" -- "$VMM_BIN/stage-09" "${args[@]}" -a "$QUIET"
+	strip_cr
+	assert_equal "$stderr" ""
+	assert_line "ptyrun: status 0"
+	banner=$(sed -n '/^veleiro: cpus:/,/^veleiro: ready$/p' <<<"$output")
+	online=0-$((cpus - 1))
+	[ "$cpus" -gt 1 ] || online=0
+	# Every device, as the guest's drivers found it: the lab's KVM offers a PMU and SVE.
+	assert_regex "$banner" "^veleiro: cpus:    $cpus \\($online online\\)
+veleiro: pmu:     armv8_pmuv3[_0-9]*, [1-9][0-9]* counters
+veleiro: sve:     on $cpus of $cpus CPUs, vectors up to [1-9][0-9]* bits
+veleiro: disk:    vda, 32 MiB, ext4 on /mnt, read-only
+veleiro: console: ttyAMA0 \\(the kernel's\\), hvc0 \\(virtio-console\\)
+veleiro: rtc:     rtc-pl031, $(date -u +%Y)-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} UTC
+veleiro: rng:     virtio_rng.0
+veleiro: ready$"
+	# What was typed reached the shell through the virtio-console, its controlling terminal.
+	refute_line "slept"
+	assert_line "/dev/hvc0"
+	assert_line "$(date -u +%Y)"
+	assert_line --partial "reboot: Power down"
+}
+
 @test "/proc/cpuinfo shows N processors for --cpus 1, 2 and 4; all of them online" {
 	for n in 1 2 4; do
 		linux --cpus "$n" -- "grep -c ^processor /proc/cpuinfo; cat /sys/devices/system/cpu/online"
@@ -270,7 +305,7 @@ EOF
 }
 
 @test "a small VMM's devices: the host's date, an RTC alarm, /dev/hwrng, the PMU, SVE on each vCPU" {
-	linux --cpus 2 -- "date -u +%Y; echo +2 >/sys/class/rtc/rtc0/wakealarm; sleep 4;" \
+	linux --cpus 2 --stats -- "date -u +%Y; echo +2 >/sys/class/rtc/rtc0/wakealarm; sleep 4;" \
 		"awk '/rtc-pl031/ { print \$2 + \$3 }' /proc/interrupts; wc -c </sys/class/rtc/rtc0/wakealarm;" \
 		"head -c 64 /dev/hwrng | wc -c; cat /sys/class/misc/hw_random/rng_current;" \
 		"dmesg | grep -c 'enabled with armv8_pmuv[3] PMU driver';" \
@@ -280,18 +315,58 @@ EOF
 	# fired once and cleared itself; 64 random bytes; the PMU driver; sve on both CPUs.
 	assert_equal "$(command_output)" \
 		"$(printf '%s\n' "$(date -u +%Y)" 1 0 64 virtio_rng.0 1 2)"
-	assert_equal "$stderr" ""
+	# --stats counts the same: the alarm's one interrupt, raised and cleared; the random bytes
+	# the guest took, those 64 and what its kernel read for its own pool.
+	refute grep -qv '^stats: ' <<<"$stderr"
+	grep -qxF 'stats: pl031: 0 accesses ignored; interrupt line raised 1, lowered 1' <<<"$stderr"
+	bytes=$(sed -n 's/^stats: virtio-rng: \([0-9]*\) random bytes given$/\1/p' <<<"$stderr")
+	[ "${bytes:-0}" -ge 64 ] || { echo "virtio-rng gave ${bytes:-no} bytes"; false; }
 }
 
 @test "--no-pmu and --no-sve leave them out; --sve-vl 256 caps the guest's vector length" {
-	linux --no-pmu --no-sve -- "dmesg | grep -c 'armv8_pmuv[3]'; grep -c -w sve /proc/cpuinfo"
+	# Eight disks take every virtio slot: no virtio-rng. The banner says so for each device.
+	disks=()
+	for i in 1 2 3 4 5 6 7 8; do
+		truncate -s 64K "$SCRATCH/$i.img"
+		disks+=(--disk "$SCRATCH/$i.img,ro")
+	done
+	linux --no-pmu --no-sve "${disks[@]}" -- \
+		"dmesg | grep -c 'armv8_pmuv[3]'; grep -c -w sve /proc/cpuinfo"
 	assert_success
 	assert_equal "$(command_output)" "$(printf '%s\n' 0 0)"
 	assert_equal "$stderr" ""
+	assert_equal "$(sed -n '/^veleiro: cpus:/,/^veleiro: ready$/p' <<<"$output" | sed '/ disk: /d')" \
+		"$(printf '%s\n' 'veleiro: cpus:    1 (0 online)' 'veleiro: pmu:     none' \
+			'veleiro: sve:     none' \
+			"veleiro: console: ttyAMA0 (the kernel's), virtio-console none" \
+			"$(grep '^veleiro: rtc: ' <<<"$output")" 'veleiro: rng:     none' \
+			'veleiro: ready')"
+	assert_equal "$(grep '^veleiro: disk: ' <<<"$output")" \
+		"$(for d in a b c d e f g h; do echo "veleiro: disk:    vd$d, 64 KiB, not mounted"; done)"
 	linux --sve-vl 256 -- "dmesg | grep -o 'maximum available vector lengt[h] [0-9]* bytes'"
 	assert_success
 	assert_equal "$(command_output)" "maximum available vector length 32 bytes"
 	assert_equal "$stderr" ""
+}
+
+@test "--pmu and --sve-vl that this host's KVM cannot honour: one line, before any VM is built" {
+	[ "$VMM_HOST" != env ] || skip "needs the lab, whose CPU can be chosen"
+	# A lab whose CPUs have no PMU and SVE up to 256 bits only (QEMU's pmu=off, sve-max-vq=2).
+	LAB_CPU=max,pmu=off,sve-max-vq=2 LAB_MEM=1G in_lab "$VMM_TIMEOUT" '
+		"$1" -v --pmu guest/hello.bin; echo "pmu: $?"
+		"$1" -v --sve-vl 512 guest/hello.bin; echo "sve-vl 512: $?"
+		"$1" --sve-vl 256 guest/hello.bin; echo "sve-vl 256: $?"
+		"$1" -v guest/hello.bin 2>"$2/auto.log"; echo "auto: $?"' "$SCRATCH"
+	assert_equal "$output" "$(printf '%s\n' 'pmu: 1' 'sve-vl 512: 1' 'Hello, world!' \
+		'sve-vl 256: 0' 'Hello, world!' 'auto: 0')"
+	# -v: nothing of a VM (address space, vGIC) comes before the one line.
+	assert_equal "$stderr" "$(printf '%s\n' \
+		"stage-09: --pmu: this host's KVM offers no PMU (KVM_CAP_ARM_PMU_V3)" \
+		"stage-09: --sve-vl 512: this host's KVM offers SVE vector lengths 128, 256 bits, not 512")"
+	# Left to the default, the machine boots without what is missing, and says so under -v.
+	grep -qxF "stage-09: this host's KVM offers no PMU (KVM_CAP_ARM_PMU_V3): the guest runs without it" \
+		"$SCRATCH/auto.log"
+	grep -qxF "stage-09: SVE on every vCPU: vector lengths 128, 256 bits" "$SCRATCH/auto.log"
 }
 
 @test "the guest's PMU counts: pmu-check reads its cycle count twice and sees it grow" {
