@@ -10,15 +10,14 @@
  * KVM_RUN with a signal (api.rst 5, "immediate_exit") and joined. A reset then builds the whole
  * machine again in this process (a new VM, fresh RAM, the kernel reloaded, devices and vCPUs
  * reset) unless --no-reboot says to stop.
- * Disks (--disk, repeatable) take virtio slots 0.., the virtio-console the slot after them, and
- * virtio-rng the first slot left free. A PL031 real-time clock gives the guest the host's date;
- * where KVM offers them, every vCPU gets a PMU and SVE (vcpu_features.h: the order KVM requires).
- * With no kernel named, the guest `make stage-09` built boots. On a terminal, Ctrl-A x quits, and
- * Ctrl-C goes to the guest.
- * Virtio takes the path production VMMs use: a thread per device, which KVM wakes through an
- * eventfd when the guest notifies a queue (KVM_IOEVENTFD) and whose interrupts it raises when the
- * thread signals another (KVM_IRQFD), so I/O costs the guest no exit. --no-ioeventfd keeps stage
- * 07's path for comparison. No I/O is done under a lock a vCPU waits for (machine.h: the locks).
+ * Disks (--disk) take virtio slots 0.., virtio-console the next, virtio-rng the first one left.
+ * A PL031 clock gives the guest the host's date; where KVM offers them, every vCPU gets a PMU and
+ * SVE (vcpu_features.h: the order KVM requires). With no kernel named, the guest `make stage-09`
+ * built boots. On a terminal, Ctrl-A x quits, and Ctrl-C goes to the guest. Virtio takes the path
+ * production VMMs use: a thread per device, which KVM wakes through an eventfd when the guest
+ * notifies a queue (KVM_IOEVENTFD) and whose interrupts KVM raises when the thread signals another
+ * (KVM_IRQFD): I/O costs the guest no exit. --no-ioeventfd keeps stage 07's path, to compare.
+ * No I/O is done under a lock a vCPU waits for (machine.h: the locks).
  */
 #include <errno.h>
 #include <fcntl.h>
