@@ -16,8 +16,7 @@
  * built boots. On a terminal, Ctrl-A x quits, and Ctrl-C goes to the guest. Virtio takes the path
  * production VMMs use: a thread per device, which KVM wakes through an eventfd when the guest
  * notifies a queue (KVM_IOEVENTFD) and whose interrupts KVM raises when the thread signals another
- * (KVM_IRQFD): I/O costs the guest no exit. --no-ioeventfd keeps stage 07's path, to compare.
- * No I/O is done under a lock a vCPU waits for (machine.h: the locks).
+ * (KVM_IRQFD): I/O costs the guest no exit, and no lock a vCPU waits for is held across it.
  */
 #include <errno.h>
 #include <fcntl.h>
