@@ -9,7 +9,8 @@
 # and gets these targets:
 #   linux               the three files below
 #   $(LINUX_IMAGE)      the kernel (an uncompressed arm64 Image)
-#   $(LINUX_INITRAMFS)  the initramfs, with the test programs of $(LINUX_PROGRAMS) in its /bin
+#   $(LINUX_INITRAMFS)  the initramfs, with the test and bench programs of $(LINUX_PROGRAMS) in
+#                       its /bin
 #   $(LINUX_DISK)       an ext4 image holding guest/linux/disk/ (tests copy it before writing to it)
 #   linux-qemu          boot this guest under QEMU, the reference machine (LINUX_CMD=... to pass a
 #                       command, LINUX_QEMU_ARGS=... for more QEMU options)
@@ -35,13 +36,14 @@ $(LINUX_IMAGE): $(LINUX_KERNEL_PKG)
 	@$(if $(Q),echo "  GEN     $@")
 	$(Q)cp -L $(BUILD)/deps/Image $@.tmp && mv $@.tmp $@
 
-# Test programs for the guest's /bin: static, so the initramfs needs no C library.
-LINUX_PROGRAMS := $(LINUX_OUT)/sve-check $(LINUX_OUT)/pmu-check
+# Programs for the guest's /bin, for the tests and make bench: static, so the initramfs needs no C
+# library.
+LINUX_PROGRAMS := $(LINUX_OUT)/sve-check $(LINUX_OUT)/pmu-check $(LINUX_OUT)/disk-bench
 $(LINUX_OUT)/sve-check: $(LINUX_DIR)/sve-check.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(GUEST_CC) -static -O2 -march=armv8-a+sve -Wall -Wextra -Werror -o $@ $<
-$(LINUX_OUT)/pmu-check: $(LINUX_DIR)/pmu-check.c | $(DEPS_STAMP)
+$(LINUX_OUT)/pmu-check $(LINUX_OUT)/disk-bench: $(LINUX_OUT)/%: $(LINUX_DIR)/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(GUEST_CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
