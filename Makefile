@@ -52,13 +52,20 @@ STAGE_NUMS := $(foreach d,$(STAGE_DIRS),$(shell basename $(d) | cut -c1-2))
 stage_dir = $(filter stages/$(1)-%,$(STAGE_DIRS))
 LAST_STAGE := $(lastword $(STAGE_NUMS))
 
-# Guests each stage introduces; a stage runs its own and every earlier stage's.
-GUESTS_02 := memory
-GUESTS_03 := simple
-GUESTS_04 := hello echo
-GUESTS_05 := irq
-GUESTS_06 := timer
-GUESTS_07 := virtio-blk virtio-console
+# Each stage's stages/NN-*/stage.mk says which guests it introduces (STAGE_GUESTS), what `make run`
+# passes it (STAGE_RUN) and whether it boots the guest Linux (STAGE_LINUX); they are read here into
+# GUESTS_NN, RUN_NN and LINUX_STAGES. A stage runs its own guests and every earlier stage's.
+define stage_facts
+STAGE_GUESTS :=
+STAGE_RUN :=
+STAGE_LINUX :=
+include $(call stage_dir,$(1))/stage.mk
+GUESTS_$(1) := $$(STAGE_GUESTS)
+RUN_$(1) := $$(STAGE_RUN)
+LINUX_STAGES += $$(if $$(STAGE_LINUX),$(1))
+endef
+LINUX_STAGES :=
+$(foreach n,$(STAGE_NUMS),$(eval $(call stage_facts,$(n))))
 stage_guests = $(foreach n,$(STAGE_NUMS),$(if $(shell [ $(n) -le $(1) ] && echo y),$(GUESTS_$(n))))
 
 COMMON_SRCS := $(wildcard common/*.c)
@@ -103,7 +110,6 @@ $(DEPS_STAMP): lab/deps
 
 # The Linux guest (Debian's arm64 kernel, an initramfs, a test disk) for the stages that boot it.
 include guest/linux/linux.mk
-LINUX_STAGES := 08 09
 
 all: $(addprefix stage-,$(STAGE_NUMS))
 
@@ -260,15 +266,7 @@ FRESH_CMD ?= make test
 fresh-check:
 	$(Q)tests/fresh-check $(FRESH_CMD)
 
-# What `make run` gives each stage when it is the most complete one present.
-RUN_02 := guest/memory.bin
-RUN_03 := guest/simple.bin
-RUN_04 := guest/echo.bin
-RUN_05 := guest/irq.bin
-RUN_06 := guest/timer.bin
-RUN_07 := --virtio-console guest/virtio-console.bin
-RUN_08 := --initrd build/linux/initramfs.cpio.gz build/linux/Image
-RUN_09 := # nothing: with no kernel named, stage 09 boots the guest Linux in build/linux/
+# The most complete stage present, with what its stage.mk gives `make run` (STAGE_RUN).
 run: stage-$(LAST_STAGE)
 	./stage-$(LAST_STAGE) $(RUN_$(LAST_STAGE))
 
