@@ -71,7 +71,7 @@ stage_guests = $(foreach n,$(STAGE_NUMS),$(if $(shell [ $(n) -le $(1) ] && echo 
 COMMON_SRCS := $(wildcard common/*.c)
 
 
-.PHONY: all help deps test unit unit-san format-check check-stages docs-check fuzz fuzz-smoke run lab \
+.PHONY: all help deps test unit unit-san format-check reformat check-stages docs-check fuzz fuzz-smoke run lab \
 	lab-status lab-stop test-lab fresh-check clean bench \
 	$(addprefix stage-,$(STAGE_NUMS)) $(addprefix test-,$(STAGE_NUMS)) $(addprefix diff-,$(STAGE_NUMS))
 
@@ -87,6 +87,7 @@ help:
 	@echo "  make diff-NN        what stage NN changed, as a diff against stage NN-1"
 	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
 	@echo "  make docs-check     check the tutorial's code snippets against the source"
+	@echo "  make reformat       clang-format the C sources, carrying the tutorial's snippets along"
 	@echo "  make bench          benchmarks (numbers only; never part of make test)"
 	@echo "  make fuzz           fuzz the devices as a guest reaches them (FUZZ_SECONDS=300 each)"
 	@echo "  make lab            an interactive shell inside the lab (arm64 with KVM)"
@@ -224,6 +225,10 @@ format-check: $(DEPS_STAMP)
 	  if clang-format --dry-run --Werror $$files; then \
 	    echo "format: $$(echo $$files | wc -w) files clang-format clean"; echo "format 1 0" >>$(BUILD)/results; \
 	  else echo "format 0 1" >>$(BUILD)/results; exit 1; fi
+
+# What format-check checks, formatted in place; the tutorial's snippets of it follow the new text.
+reformat: $(DEPS_STAMP)
+	$(Q)tests/reformat
 
 check-stages:
 	$(Q)tests/check-stages $(STAGE_DIRS)
