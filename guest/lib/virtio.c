@@ -44,53 +44,53 @@
 #include "virtio.h"
 
 /* Where the register windows are (see the top of this file). */
-#define VIRTIO_MMIO_BASE	 0x0a000000UL
+#define VIRTIO_MMIO_BASE 0x0a000000UL
 #define VIRTIO_MMIO_VELEIRO_STEP 0x1000UL /* veleiro: slot n at VIRTIO_MMIO_BASE + n * 0x1000 */
-#define VIRTIO_MMIO_VELEIRO_NUM	 8
-#define VIRTIO_MMIO_QEMU_STEP	 0x200UL /* QEMU virt: transport n at VIRTIO_MMIO_BASE + n * 0x200 */
-#define VIRTIO_MMIO_QEMU_NUM	 32
-#define VIRTIO_MMIO_INTID	 48 /* window n interrupts on SPI 16 + n: INTID 32 + 16 + n */
+#define VIRTIO_MMIO_VELEIRO_NUM 8
+#define VIRTIO_MMIO_QEMU_STEP 0x200UL /* QEMU virt: transport n at VIRTIO_MMIO_BASE + n * 0x200 */
+#define VIRTIO_MMIO_QEMU_NUM 32
+#define VIRTIO_MMIO_INTID 48 /* window n interrupts on SPI 16 + n: INTID 32 + 16 + n */
 
 /* Registers (4.2.2, table "MMIO Device Register Layout"); every one is 32 bits wide. */
-#define VIRTIO_MMIO_MAGIC_VALUE		0x000 /* MagicValue */
-#define VIRTIO_MMIO_VERSION		0x004 /* Version */
-#define VIRTIO_MMIO_DEVICE_ID		0x008 /* DeviceID */
-#define VIRTIO_MMIO_DEVICE_FEATURES	0x010 /* DeviceFeatures */
+#define VIRTIO_MMIO_MAGIC_VALUE 0x000 /* MagicValue */
+#define VIRTIO_MMIO_VERSION 0x004 /* Version */
+#define VIRTIO_MMIO_DEVICE_ID 0x008 /* DeviceID */
+#define VIRTIO_MMIO_DEVICE_FEATURES 0x010 /* DeviceFeatures */
 #define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014 /* DeviceFeaturesSel */
-#define VIRTIO_MMIO_DRIVER_FEATURES	0x020 /* DriverFeatures */
+#define VIRTIO_MMIO_DRIVER_FEATURES 0x020 /* DriverFeatures */
 #define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024 /* DriverFeaturesSel */
-#define VIRTIO_MMIO_QUEUE_SEL		0x030 /* QueueSel */
-#define VIRTIO_MMIO_QUEUE_NUM_MAX	0x034 /* QueueNumMax */
-#define VIRTIO_MMIO_QUEUE_NUM		0x038 /* QueueNum */
-#define VIRTIO_MMIO_QUEUE_READY		0x044 /* QueueReady */
-#define VIRTIO_MMIO_QUEUE_NOTIFY	0x050 /* QueueNotify */
-#define VIRTIO_MMIO_INTERRUPT_STATUS	0x060 /* InterruptStatus */
-#define VIRTIO_MMIO_INTERRUPT_ACK	0x064 /* InterruptACK */
-#define VIRTIO_MMIO_STATUS		0x070 /* Status */
-#define VIRTIO_MMIO_QUEUE_DESC_LOW	0x080 /* QueueDescLow */
-#define VIRTIO_MMIO_QUEUE_DESC_HIGH	0x084 /* QueueDescHigh */
-#define VIRTIO_MMIO_QUEUE_DRIVER_LOW	0x090 /* QueueDriverLow */
-#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH	0x094 /* QueueDriverHigh */
-#define VIRTIO_MMIO_QUEUE_DEVICE_LOW	0x0a0 /* QueueDeviceLow */
-#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH	0x0a4 /* QueueDeviceHigh */
-#define VIRTIO_MMIO_CONFIG_GENERATION	0x0fc /* ConfigGeneration */
-#define VIRTIO_MMIO_CONFIG		0x100 /* device-specific configuration space */
+#define VIRTIO_MMIO_QUEUE_SEL 0x030 /* QueueSel */
+#define VIRTIO_MMIO_QUEUE_NUM_MAX 0x034 /* QueueNumMax */
+#define VIRTIO_MMIO_QUEUE_NUM 0x038 /* QueueNum */
+#define VIRTIO_MMIO_QUEUE_READY 0x044 /* QueueReady */
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050 /* QueueNotify */
+#define VIRTIO_MMIO_INTERRUPT_STATUS 0x060 /* InterruptStatus */
+#define VIRTIO_MMIO_INTERRUPT_ACK 0x064 /* InterruptACK */
+#define VIRTIO_MMIO_STATUS 0x070 /* Status */
+#define VIRTIO_MMIO_QUEUE_DESC_LOW 0x080 /* QueueDescLow */
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH 0x084 /* QueueDescHigh */
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW 0x090 /* QueueDriverLow */
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH 0x094 /* QueueDriverHigh */
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW 0x0a0 /* QueueDeviceLow */
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH 0x0a4 /* QueueDeviceHigh */
+#define VIRTIO_MMIO_CONFIG_GENERATION 0x0fc /* ConfigGeneration */
+#define VIRTIO_MMIO_CONFIG 0x100 /* device-specific configuration space */
 
 #define VIRTIO_MMIO_MAGIC 0x74726976 /* MagicValue: "virt" as a little-endian word */
 
 /* Device status bits (2.1 "Device Status Field"). */
-#define VIRTIO_STATUS_ACKNOWLEDGE	 1   /* the guest found the device */
-#define VIRTIO_STATUS_DRIVER		 2   /* the guest has a driver for it */
-#define VIRTIO_STATUS_DRIVER_OK		 4   /* the driver is ready: the device is live */
-#define VIRTIO_STATUS_FEATURES_OK	 8   /* feature negotiation is complete */
-#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64  /* the device hit an error it cannot recover from */
-#define VIRTIO_STATUS_FAILED		 128 /* the driver gave up on the device */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1 /* the guest found the device */
+#define VIRTIO_STATUS_DRIVER 2 /* the guest has a driver for it */
+#define VIRTIO_STATUS_DRIVER_OK 4 /* the driver is ready: the device is live */
+#define VIRTIO_STATUS_FEATURES_OK 8 /* feature negotiation is complete */
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64 /* the device hit an error it cannot recover from */
+#define VIRTIO_STATUS_FAILED 128 /* the driver gave up on the device */
 
 /* Ring flags (2.7.5, 2.7.7, 2.7.10). */
-#define VIRTQ_DESC_F_NEXT	   1 /* virtq_desc.flags: the chain continues at next */
-#define VIRTQ_DESC_F_WRITE	   2 /* virtq_desc.flags: the device writes this buffer */
+#define VIRTQ_DESC_F_NEXT 1 /* virtq_desc.flags: the chain continues at next */
+#define VIRTQ_DESC_F_WRITE 2 /* virtq_desc.flags: the device writes this buffer */
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1 /* virtq_avail.flags: no used buffer notifications */
-#define VIRTQ_USED_F_NO_NOTIFY	   1 /* virtq_used.flags: no available buffer notifications */
+#define VIRTQ_USED_F_NO_NOTIFY 1 /* virtq_used.flags: no available buffer notifications */
 
 #define CTR_EL0_DMINLINE_SHIFT 16 /* CTR_EL0 bits [19:16]: log2(words) of the smallest D-line */
 

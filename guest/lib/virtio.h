@@ -26,8 +26,8 @@
 
 /* Feature bits every device type shares (6 "Reserved Feature Bits"). */
 #define VIRTIO_F_INDIRECT_DESC (1ull << 28) /* descriptors pointing at descriptor tables */
-#define VIRTIO_F_EVENT_IDX     (1ull << 29) /* used_event / avail_event notification hints */
-#define VIRTIO_F_VERSION_1     (1ull << 32) /* the device follows virtio 1.x, not legacy */
+#define VIRTIO_F_EVENT_IDX (1ull << 29) /* used_event / avail_event notification hints */
+#define VIRTIO_F_VERSION_1 (1ull << 32) /* the device follows virtio 1.x, not legacy */
 
 /*
  * Descriptors per queue. The device offers up to QueueNumMax (256 on veleiro, 1024 on QEMU);
@@ -46,52 +46,52 @@
 /* Errors, returned negated. */
 enum virtio_error {
 	VIRTIO_E_NOT_FOUND = 1, /* no virtio-mmio device with that DeviceID */
-	VIRTIO_E_LEGACY,	/* only a legacy (Version 1) device with that DeviceID */
-	VIRTIO_E_VERSION_1,	/* the device does not offer VIRTIO_F_VERSION_1 */
-	VIRTIO_E_FEATURES,	/* the device refused our features: FEATURES_OK did not stick */
-	VIRTIO_E_QUEUE_IN_USE,	/* QueueReady was already 1 after reset */
+	VIRTIO_E_LEGACY, /* only a legacy (Version 1) device with that DeviceID */
+	VIRTIO_E_VERSION_1, /* the device does not offer VIRTIO_F_VERSION_1 */
+	VIRTIO_E_FEATURES, /* the device refused our features: FEATURES_OK did not stick */
+	VIRTIO_E_QUEUE_IN_USE, /* QueueReady was already 1 after reset */
 	VIRTIO_E_QUEUE_MISSING, /* QueueNumMax is 0: the device has no such queue */
-	VIRTIO_E_QUEUE_BUSY,	/* a chain is still with the device (one at a time here) */
-	VIRTIO_E_CHAIN,		/* a chain of 0 buffers, or longer than the queue */
-	VIRTIO_E_IDLE,		/* waiting on a queue that has no chain in flight */
-	VIRTIO_E_NEEDS_RESET,	/* the device set DEVICE_NEEDS_RESET */
-	VIRTIO_E_USED,		/* the device returned a chain we did not give it */
+	VIRTIO_E_QUEUE_BUSY, /* a chain is still with the device (one at a time here) */
+	VIRTIO_E_CHAIN, /* a chain of 0 buffers, or longer than the queue */
+	VIRTIO_E_IDLE, /* waiting on a queue that has no chain in flight */
+	VIRTIO_E_NEEDS_RESET, /* the device set DEVICE_NEEDS_RESET */
+	VIRTIO_E_USED, /* the device returned a chain we did not give it */
 };
 
 /* Split virtqueue layout (2.7.5, 2.7.6, 2.7.8), exactly as the device reads and writes it. */
 struct virtq_desc {
-	uint64_t addr;	/* guest physical address of the buffer */
-	uint32_t len;	/* its length in bytes */
+	uint64_t addr; /* guest physical address of the buffer */
+	uint32_t len; /* its length in bytes */
 	uint16_t flags; /* VIRTQ_DESC_F_* */
-	uint16_t next;	/* index of the next descriptor, if flags has VIRTQ_DESC_F_NEXT */
+	uint16_t next; /* index of the next descriptor, if flags has VIRTQ_DESC_F_NEXT */
 };
 
 struct virtq_avail {
-	uint16_t flags;			  /* VIRTQ_AVAIL_F_NO_INTERRUPT */
-	uint16_t idx;			  /* where the driver puts the next ring entry */
+	uint16_t flags; /* VIRTQ_AVAIL_F_NO_INTERRUPT */
+	uint16_t idx; /* where the driver puts the next ring entry */
 	uint16_t ring[VIRTIO_QUEUE_SIZE]; /* heads of descriptor chains */
-	uint16_t used_event;		  /* only with VIRTIO_F_EVENT_IDX */
+	uint16_t used_event; /* only with VIRTIO_F_EVENT_IDX */
 };
 
 struct virtq_used_elem {
-	uint32_t id;  /* head of the chain the device finished */
+	uint32_t id; /* head of the chain the device finished */
 	uint32_t len; /* bytes the device wrote into its device-writable buffers */
 };
 
 struct virtq_used {
 	uint16_t flags; /* VIRTQ_USED_F_NO_NOTIFY */
-	uint16_t idx;	/* where the device puts the next ring entry */
+	uint16_t idx; /* where the device puts the next ring entry */
 	struct virtq_used_elem ring[VIRTIO_QUEUE_SIZE];
 	uint16_t avail_event; /* only with VIRTIO_F_EVENT_IDX */
 };
 
 /* One virtio-mmio device. */
 struct virtio_dev {
-	uintptr_t base;	    /* its register window */
+	uintptr_t base; /* its register window */
 	unsigned int intid; /* its interrupt at the GIC */
 	uint32_t device_id; /* DeviceID (5 "Device Types") */
-	uint64_t offered;   /* DeviceFeatures: what the device can do */
-	uint64_t features;  /* what both sides agreed on at FEATURES_OK */
+	uint64_t offered; /* DeviceFeatures: what the device can do */
+	uint64_t features; /* what both sides agreed on at FEATURES_OK */
 };
 
 /*
@@ -102,10 +102,10 @@ struct virtio_dev {
  */
 struct virtio_queue {
 	struct virtio_dev *dev;
-	unsigned int index;	 /* queue number, as written to QueueSel and QueueNotify */
-	uint16_t num;		 /* queue size: descriptors, and entries in each ring */
-	uint16_t last_used;	 /* used->idx up to which we have taken entries */
-	unsigned int in_flight;	 /* descriptors of the chain the device has, 0 if none */
+	unsigned int index; /* queue number, as written to QueueSel and QueueNotify */
+	uint16_t num; /* queue size: descriptors, and entries in each ring */
+	uint16_t last_used; /* used->idx up to which we have taken entries */
+	unsigned int in_flight; /* descriptors of the chain the device has, 0 if none */
 	uint32_t writable_bytes; /* total length of that chain's device-writable buffers */
 	volatile struct virtq_desc desc[VIRTIO_QUEUE_SIZE] __attribute__((aligned(VIRTIO_ALIGN)));
 	volatile struct virtq_avail avail __attribute__((aligned(VIRTIO_ALIGN)));
@@ -114,7 +114,7 @@ struct virtio_queue {
 
 /* One buffer of a descriptor chain. */
 struct virtio_buf {
-	void *addr;   /* in guest RAM, VIRTIO_ALIGN-aligned if the device writes to it */
+	void *addr; /* in guest RAM, VIRTIO_ALIGN-aligned if the device writes to it */
 	uint32_t len; /* bytes */
 	int writable; /* 1: the device writes it (VIRTQ_DESC_F_WRITE); 0: it reads it */
 };

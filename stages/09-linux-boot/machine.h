@@ -34,11 +34,11 @@
 
 /* Why the machine stopped; the first reason any thread gives wins. */
 enum machine_stop {
-	STOP_NONE,     /* running */
+	STOP_NONE, /* running */
 	STOP_POWEROFF, /* PSCI SYSTEM_OFF */
-	STOP_RESET,    /* PSCI SYSTEM_RESET */
-	STOP_QUIT,     /* Ctrl-A x */
-	STOP_ERROR,    /* a vCPU could not go on */
+	STOP_RESET, /* PSCI SYSTEM_RESET */
+	STOP_QUIT, /* Ctrl-A x */
+	STOP_ERROR, /* a vCPU could not go on */
 };
 
 /* One vCPU and the thread that runs it. */
@@ -93,8 +93,8 @@ struct machine {
 	/* Stopping: stop_lock orders the kicks against threads starting and ending. */
 	pthread_mutex_t stop_lock;
 	enum machine_stop stop; /* read without the lock by the vCPU threads (atomics) */
-	bool running;		/* the vCPU threads exist */
-	bool quit;		/* Ctrl-A x came, maybe between two boots */
+	bool running; /* the vCPU threads exist */
+	bool quit; /* Ctrl-A x came, maybe between two boots */
 };
 
 /* run.c */
