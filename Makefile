@@ -52,20 +52,26 @@ STAGE_NUMS := $(foreach d,$(STAGE_DIRS),$(shell basename $(d) | cut -c1-2))
 stage_dir = $(filter stages/$(1)-%,$(STAGE_DIRS))
 LAST_STAGE := $(lastword $(STAGE_NUMS))
 
-# Guests each stage introduces; a stage runs its own and every earlier stage's.
-GUESTS_02 := memory
-GUESTS_03 := simple
-GUESTS_04 := hello echo
-GUESTS_05 := irq
-GUESTS_06 := timer
-GUESTS_07 := virtio-blk virtio-console
-GUESTS_09 := hostile-blk hostile-blk-forever bad-notify
+# Each stage's stages/NN-*/stage.mk says which guests it introduces (STAGE_GUESTS), what `make run`
+# passes it (STAGE_RUN) and whether it boots the guest Linux (STAGE_LINUX); they are read here into
+# GUESTS_NN, RUN_NN and LINUX_STAGES. A stage runs its own guests and every earlier stage's.
+define stage_facts
+STAGE_GUESTS :=
+STAGE_RUN :=
+STAGE_LINUX :=
+include $(call stage_dir,$(1))/stage.mk
+GUESTS_$(1) := $$(STAGE_GUESTS)
+RUN_$(1) := $$(STAGE_RUN)
+LINUX_STAGES += $$(if $$(STAGE_LINUX),$(1))
+endef
+LINUX_STAGES :=
+$(foreach n,$(STAGE_NUMS),$(eval $(call stage_facts,$(n))))
 stage_guests = $(foreach n,$(STAGE_NUMS),$(if $(shell [ $(n) -le $(1) ] && echo y),$(GUESTS_$(n))))
 
 COMMON_SRCS := $(wildcard common/*.c)
 
 
-.PHONY: all help deps test unit unit-san format-check check-stages docs-check fuzz fuzz-smoke run lab \
+.PHONY: all help deps test unit unit-san format-check reformat check-stages docs-check fuzz fuzz-smoke run lab \
 	lab-status lab-stop test-lab fresh-check clean bench \
 	$(addprefix stage-,$(STAGE_NUMS)) $(addprefix test-,$(STAGE_NUMS)) $(addprefix diff-,$(STAGE_NUMS))
 
@@ -81,6 +87,7 @@ help:
 	@echo "  make diff-NN        what stage NN changed, as a diff against stage NN-1"
 	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
 	@echo "  make docs-check     check the tutorial's code snippets against the source"
+	@echo "  make reformat       clang-format the C sources, carrying the tutorial's snippets along"
 	@echo "  make bench          benchmarks (numbers only; never part of make test)"
 	@echo "  make fuzz           fuzz the devices as a guest reaches them (FUZZ_SECONDS=300 each)"
 	@echo "  make lab            an interactive shell inside the lab (arm64 with KVM)"
@@ -104,7 +111,6 @@ $(DEPS_STAMP): lab/deps
 
 # The Linux guest (Debian's arm64 kernel, an initramfs, a test disk) for the stages that boot it.
 include guest/linux/linux.mk
-LINUX_STAGES := 08 09
 
 all: $(addprefix stage-,$(STAGE_NUMS))
 
@@ -233,6 +239,10 @@ format-check: $(DEPS_STAMP)
 	    echo "format: $$(echo $$files | wc -w) files clang-format clean"; echo "format 1 0" >>$(BUILD)/results; \
 	  else echo "format 0 1" >>$(BUILD)/results; exit 1; fi
 
+# What format-check checks, formatted in place; the tutorial's snippets of it follow the new text.
+reformat: $(DEPS_STAMP)
+	$(Q)tests/reformat
+
 check-stages:
 	$(Q)tests/check-stages $(STAGE_DIRS)
 
@@ -274,20 +284,7 @@ FRESH_CMD ?= make test
 fresh-check:
 	$(Q)tests/fresh-check $(FRESH_CMD)
 
-# What `make run` gives each stage when it is the most complete one present.
-RUN_02 := guest/memory.bin
-RUN_03 := guest/simple.bin
-RUN_04 := guest/echo.bin
-RUN_05 := guest/irq.bin
-RUN_06 := guest/timer.bin
-RUN_07 := --virtio-console guest/virtio-console.bin
-RUN_08 := --initrd build/linux/initramfs.cpio.gz build/linux/Image
-# Stage 09 shows the whole machine: with no kernel named it boots the guest Linux in build/linux/,
-# here on two vCPUs (one where the VMM's host has one CPU: the lab has LAB_SMP, 2 unless set), with
-# the test disk at /mnt (read-only: the tests copy it as built), the virtio-console, which gets the
-# keys typed, and the PL031 and virtio-rng, which are always there.
-RUN_09 := --cpus $(if $(filter 1,$(if $(NATIVE),$(shell nproc),$(or $(LAB_SMP),2))),1,2) \
-	--disk $(LINUX_DISK),ro --virtio-console
+# The most complete stage present, with what its stage.mk gives `make run` (STAGE_RUN).
 run: stage-$(LAST_STAGE)
 	./stage-$(LAST_STAGE) $(RUN_$(LAST_STAGE))
 

@@ -15,7 +15,7 @@
 
 /* One contiguous block of guest RAM: guest addresses [gpa, gpa + size) live at host[0..size). */
 struct guest_mem {
-	uint64_t gpa;  /* guest physical address of the first byte */
+	uint64_t gpa; /* guest physical address of the first byte */
 	uint64_t size; /* bytes */
 	uint8_t *host; /* where the stage mapped it (mmap) */
 };

@@ -16,9 +16,9 @@
 #define OPT_LONG_ONLY 256
 
 struct opt {
-	int key;	  /* the one-letter form ('m' for -m), or OPT_LONG_ONLY + n */
+	int key; /* the one-letter form ('m' for -m), or OPT_LONG_ONLY + n */
 	const char *name; /* the long form without "--" */
-	const char *arg;  /* the value's name in --help ("SIZE"), or NULL for a flag */
+	const char *arg; /* the value's name in --help ("SIZE"), or NULL for a flag */
 	const char *help; /* what it does; a '\n' starts a continuation line */
 };
 

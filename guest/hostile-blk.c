@@ -53,20 +53,20 @@
 
 #define HOSTILE_TICKS 300 /* lines vCPU 0 prints before it powers off */
 
-#define VIRTIO_BLK_DEVICE_ID	2 /* DeviceID of a block device (5.2.1) */
+#define VIRTIO_BLK_DEVICE_ID 2 /* DeviceID of a block device (5.2.1) */
 #define VIRTIO_BLK_CFG_CAPACITY 0 /* le64 capacity, in 512-byte sectors (5.2.4) */
-#define VIRTIO_BLK_T_IN		0 /* request type: read sectors (5.2.6) */
-#define VIRTIO_BLK_SECTOR	512
+#define VIRTIO_BLK_T_IN 0 /* request type: read sectors (5.2.6) */
+#define VIRTIO_BLK_SECTOR 512
 
 /* Requests in flight: the most the device offers up to this (veleiro offers 256). */
-#define HOSTILE_QUEUE_SIZE    256
+#define HOSTILE_QUEUE_SIZE 256
 /* Each request: HOSTILE_SEGS buffers of HOSTILE_SEG_BYTES, 1 MiB in all, read from sector 0. */
-#define HOSTILE_SEGS	      16
-#define HOSTILE_SEG_BYTES     (64 * 1024)
+#define HOSTILE_SEGS 16
+#define HOSTILE_SEG_BYTES (64 * 1024)
 #define HOSTILE_REQUEST_BYTES ((uint64_t)HOSTILE_SEGS * HOSTILE_SEG_BYTES)
 
-#define HOSTILE_START_SECONDS	60  /* how long vCPU 0 waits for vCPU 1's first requests back */
-#define HOSTILE_CHECK_MS	100 /* vCPU 1 reads Status after this long without a used request */
+#define HOSTILE_START_SECONDS 60 /* how long vCPU 0 waits for vCPU 1's first requests back */
+#define HOSTILE_CHECK_MS 100 /* vCPU 1 reads Status after this long without a used request */
 #define PSCI_INVALID_PARAMETERS (-2) /* CPU_ON of a CPU that does not exist (PSCI 5.6.2) */
 
 /* vCPU 1's queue: the three areas of a split virtqueue (2.7) with HOSTILE_QUEUE_SIZE entries. */

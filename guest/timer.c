@@ -18,9 +18,9 @@
 #include "timer.h"
 #include "uart.h"
 
-#define TIMER_TICKS	10
+#define TIMER_TICKS 10
 #define TIMER_PERIOD_US 100000
-#define USEC_PER_SEC	1000000
+#define USEC_PER_SEC 1000000
 
 static uint64_t timer_hz, timer_period, timer_deadline, timer_start, timer_last;
 static volatile unsigned int timer_ticks;

@@ -40,28 +40,28 @@
 #define VIRTIO_BLK_DEVICE_ID 2 /* DeviceID of a block device (5.2.1) */
 
 /* Feature bits (5.2.3). */
-#define VIRTIO_BLK_F_SEG_MAX  (1ull << 2) /* seg_max in the config space is valid */
-#define VIRTIO_BLK_F_RO	      (1ull << 5) /* the disk is read-only */
+#define VIRTIO_BLK_F_SEG_MAX (1ull << 2) /* seg_max in the config space is valid */
+#define VIRTIO_BLK_F_RO (1ull << 5) /* the disk is read-only */
 #define VIRTIO_BLK_F_BLK_SIZE (1ull << 6) /* blk_size in the config space is valid */
-#define VIRTIO_BLK_F_FLUSH    (1ull << 9) /* VIRTIO_BLK_T_FLUSH is supported */
+#define VIRTIO_BLK_F_FLUSH (1ull << 9) /* VIRTIO_BLK_T_FLUSH is supported */
 
 /* Configuration space (5.2.4): only the first field is needed. */
 #define VIRTIO_BLK_CFG_CAPACITY 0 /* le64 capacity, in 512-byte sectors */
 
 /* Request types and status values (5.2.6). */
-#define VIRTIO_BLK_T_IN	    0 /* read sectors */
-#define VIRTIO_BLK_T_OUT    1 /* write sectors */
-#define VIRTIO_BLK_T_FLUSH  4 /* make completed writes durable */
+#define VIRTIO_BLK_T_IN 0 /* read sectors */
+#define VIRTIO_BLK_T_OUT 1 /* write sectors */
+#define VIRTIO_BLK_T_FLUSH 4 /* make completed writes durable */
 #define VIRTIO_BLK_T_GET_ID 8 /* the device ID string */
-#define VIRTIO_BLK_S_OK	    0 /* status: success */
-#define VIRTIO_BLK_S_IOERR  1 /* status: device or driver error */
+#define VIRTIO_BLK_S_OK 0 /* status: success */
+#define VIRTIO_BLK_S_IOERR 1 /* status: device or driver error */
 #define VIRTIO_BLK_S_UNSUPP 2 /* status: request type not supported */
 
-#define BLK_SECTOR    512  /* the protocol's unit, whatever the disk's block size (5.2.5) */
-#define BLK_ID_BYTES  20   /* GET_ID data: an ASCII string NUL-padded to 20 bytes (5.2.6) */
+#define BLK_SECTOR 512 /* the protocol's unit, whatever the disk's block size (5.2.5) */
+#define BLK_ID_BYTES 20 /* GET_ID data: an ASCII string NUL-padded to 20 bytes (5.2.6) */
 #define BLK_NO_STATUS 0xff /* put in the status byte first: no status the device can give */
-#define BLK_LINE_MAX  64   /* most characters of sector 0 printed */
-#define BLK_STAMP     "veleiro sector 1"
+#define BLK_LINE_MAX 64 /* most characters of sector 0 printed */
+#define BLK_STAMP "veleiro sector 1"
 #define BLK_STAMP_LEN 16
 
 /*

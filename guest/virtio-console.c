@@ -35,13 +35,13 @@
 #include "virtio.h"
 
 #define VIRTIO_CONSOLE_DEVICE_ID 3 /* DeviceID of a console (5.3.1) */
-#define VIRTIO_CONSOLE_RECEIVEQ	 0 /* receiveq(port0): device -> driver (5.3.2) */
+#define VIRTIO_CONSOLE_RECEIVEQ 0 /* receiveq(port0): device -> driver (5.3.2) */
 #define VIRTIO_CONSOLE_TRANSMITQ 1 /* transmitq(port0): driver -> device (5.3.2) */
 
-#define CON_LINE_MAX  80		 /* characters of the typed line kept */
-#define CON_RX_BYTES  VIRTIO_ALIGN	 /* the receive buffer: one whole aligned block */
-#define CON_TX_BYTES  (2 * VIRTIO_ALIGN) /* the transmit buffer: room for prefix and line */
-#define CON_HELLO     "console: hello from virtio-console\n"
+#define CON_LINE_MAX 80 /* characters of the typed line kept */
+#define CON_RX_BYTES VIRTIO_ALIGN /* the receive buffer: one whole aligned block */
+#define CON_TX_BYTES (2 * VIRTIO_ALIGN) /* the transmit buffer: room for prefix and line */
+#define CON_HELLO "console: hello from virtio-console\n"
 #define CON_YOU_TYPED "console: you typed: "
 
 static struct virtio_dev con_dev;

@@ -40,9 +40,9 @@
 
 #define MAX_SESSIONS 64
 /* Stop reading from one side while this much waits to be written to the other. */
-#define BACKLOG_MAX  (4u << 20)
+#define BACKLOG_MAX (4u << 20)
 /* After the command exits, how long its output may still arrive (from children it left). */
-#define DRAIN_MS     2000
+#define DRAIN_MS 2000
 
 /* What the sessions and PID 1 share: which sessions run a command, and since when all are idle. */
 struct shared {
@@ -95,11 +95,11 @@ static int commands_running(void)
 
 struct session {
 	int sock, slot;
-	struct lab_buf in, out;	    /* frames from the client; frames for the client */
+	struct lab_buf in, out; /* frames from the client; frames for the client */
 	struct lab_buf stdin_bytes; /* for the command, not yet written */
 	int stdin_eof;
 	int tty;
-	int master;			/* terminal mode: the pseudo-terminal's master side */
+	int master; /* terminal mode: the pseudo-terminal's master side */
 	int to_cmd, from_out, from_err; /* batch mode: the pipes */
 	pid_t pid;
 	int pidfd, exited, status;

@@ -29,7 +29,7 @@
 
 #include "proto.h"
 
-#define CTRL_A	    0x01
+#define CTRL_A 0x01
 /* Stop reading our stdin while this much of it waits to be sent. */
 #define BACKLOG_MAX (256u << 10)
 

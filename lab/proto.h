@@ -30,24 +30,24 @@ enum lab_msg {
 	LAB_HELLO = 'H', /* the token from the lab's state directory; always the first frame */
 	LAB_RUN =
 		'R', /* NUL-terminated strings: "tty" or "batch", rows, cols, TERM, cwd, argv... */
-	LAB_STATUS = 'Q',    /* instead of RUN: is the lab alive, and how busy */
-	LAB_STDIN = 'i',     /* bytes for the command's standard input */
+	LAB_STATUS = 'Q', /* instead of RUN: is the lab alive, and how busy */
+	LAB_STDIN = 'i', /* bytes for the command's standard input */
 	LAB_STDIN_EOF = 'e', /* the host's standard input ended */
-	LAB_WINSIZE = 'w',   /* the terminal's size: rows and columns, two 16-bit numbers */
-	LAB_SIGNAL = 's',    /* one byte: a signal for the command's process group */
+	LAB_WINSIZE = 'w', /* the terminal's size: rows and columns, two 16-bit numbers */
+	LAB_SIGNAL = 's', /* one byte: a signal for the command's process group */
 	/* agent -> client */
 	LAB_STDOUT = '1',
 	LAB_STDERR = '2',
-	LAB_EXIT = 'x',	 /* one byte: the exit status, 128+N when signal N ended the command */
+	LAB_EXIT = 'x', /* one byte: the exit status, 128+N when signal N ended the command */
 	LAB_ERROR = '!', /* text: the command could not be started */
-	LAB_INFO = 'q',	 /* text: the answer to STATUS */
+	LAB_INFO = 'q', /* text: the answer to STATUS */
 };
 
 /* No frame is larger; a peer that announces more is broken and the connection is dropped. */
-#define LAB_FRAME_MAX  (1u << 20)
-#define LAB_HEADER     5
+#define LAB_FRAME_MAX (1u << 20)
+#define LAB_HEADER 5
 /* The token is this many hex digits (128 bits from the host's getrandom). */
-#define LAB_TOKEN_LEN  32
+#define LAB_TOKEN_LEN 32
 /* The port the agent listens on inside the lab; the host's port is chosen when the lab starts. */
 #define LAB_AGENT_PORT 7000
 

@@ -9,11 +9,11 @@
 
 #include <stdint.h>
 
-#define read_sysreg(reg)                                     \
-	({                                                   \
-		uint64_t __val;                              \
+#define read_sysreg(reg) \
+	({ \
+		uint64_t __val; \
 		asm volatile("mrs %0, " #reg : "=r"(__val)); \
-		__val;                                       \
+		__val; \
 	})
 
 #define write_sysreg(reg, val) asm volatile("msr " #reg ", %0" : : "r"((uint64_t)(val)) : "memory")

@@ -14,12 +14,12 @@
 #include "psci.h"
 
 /* vectors.S numbers its 16 entries 0-15: 4 sources of 4 kinds each (see exception_sources). */
-#define VECTOR_KIND(v)	 ((v) % 4)
+#define VECTOR_KIND(v) ((v) % 4)
 #define VECTOR_SOURCE(v) ((v) / 4)
-#define VECTOR_SYNC	 0 /* kind: synchronous exception */
-#define VECTOR_IRQ	 1 /* kind: IRQ */
-#define VECTOR_SERROR	 3 /* kind: SError */
-#define VECTOR_EL1_SPX	 1 /* source: EL1 using SP_EL1, the state these guests always run in */
+#define VECTOR_SYNC 0 /* kind: synchronous exception */
+#define VECTOR_IRQ 1 /* kind: IRQ */
+#define VECTOR_SERROR 3 /* kind: SError */
+#define VECTOR_EL1_SPX 1 /* source: EL1 using SP_EL1, the state these guests always run in */
 
 #define ESR_EC_SHIFT 26 /* ESR_EL1 bits [31:26]: Exception Class */
 

@@ -17,37 +17,37 @@
 #include "gic.h"
 #include "mmio.h"
 
-#define GICD_BASE     0x08000000UL	    /* distributor, both versions */
-#define GICC_BASE     0x08010000UL	    /* GICv2 CPU interface */
-#define GICR_BASE     0x080a0000UL	    /* GICv3 redistributor of CPU 0: its RD_base frame */
+#define GICD_BASE 0x08000000UL /* distributor, both versions */
+#define GICC_BASE 0x08010000UL /* GICv2 CPU interface */
+#define GICR_BASE 0x080a0000UL /* GICv3 redistributor of CPU 0: its RD_base frame */
 #define GICR_SGI_BASE (GICR_BASE + 0x10000) /* ... and its SGI_base frame, the next 64 KiB */
 
 /*
  * Distributor registers (IHI 0048B 4.3, IHI 0069H 12.9). The arrays hold one bit, one byte or two
  * bits per INTID, starting with INTID 0.
  */
-#define GICD_CTLR	0x0000 /* Distributor Control Register */
-#define GICD_IGROUPR	0x0080 /* Interrupt Group Registers, 1 bit per INTID */
-#define GICD_ISENABLER	0x0100 /* Interrupt Set-Enable Registers, 1 bit per INTID */
-#define GICD_ICENABLER	0x0180 /* Interrupt Clear-Enable Registers, 1 bit per INTID */
+#define GICD_CTLR 0x0000 /* Distributor Control Register */
+#define GICD_IGROUPR 0x0080 /* Interrupt Group Registers, 1 bit per INTID */
+#define GICD_ISENABLER 0x0100 /* Interrupt Set-Enable Registers, 1 bit per INTID */
+#define GICD_ICENABLER 0x0180 /* Interrupt Clear-Enable Registers, 1 bit per INTID */
 #define GICD_IPRIORITYR 0x0400 /* Interrupt Priority Registers, 1 byte per INTID */
-#define GICD_ITARGETSR	0x0800 /* Interrupt Processor Targets Registers (GICv2), 1 byte per INTID */
-#define GICD_ICFGR	0x0c00 /* Interrupt Configuration Registers, 2 bits per INTID */
-#define GICD_IROUTER	0x6000 /* Interrupt Routing Registers (GICv3), 64 bits per SPI */
-#define GICD_PIDR2	0xffe8 /* Peripheral ID2 Register (GICv3 location) */
+#define GICD_ITARGETSR 0x0800 /* Interrupt Processor Targets Registers (GICv2), 1 byte per INTID */
+#define GICD_ICFGR 0x0c00 /* Interrupt Configuration Registers, 2 bits per INTID */
+#define GICD_IROUTER 0x6000 /* Interrupt Routing Registers (GICv3), 64 bits per SPI */
+#define GICD_PIDR2 0xffe8 /* Peripheral ID2 Register (GICv3 location) */
 
-#define GICD_CTLR_ENABLE	 (1u << 0)  /* GICv2 GICD_CTLR: forward interrupts to CPUs */
-#define GICD_CTLR_ENABLE_GRP1_NS (1u << 1)  /* GICv3 GICD_CTLR: forward Non-secure Group 1 */
-#define GICD_CTLR_ARE_NS	 (1u << 4)  /* GICv3 GICD_CTLR: affinity routing enabled */
-#define GICD_CTLR_RWP		 (1u << 31) /* GICv3 GICD_CTLR: register write pending */
-#define GICD_PIDR2_ARCHREV_SHIFT 4	    /* GICD_PIDR2 bits [7:4]: GIC architecture revision */
-#define GICD_ICFGR_EDGE		 2u	    /* GICD_ICFGR: per-INTID field bit 1 set = edge */
+#define GICD_CTLR_ENABLE (1u << 0) /* GICv2 GICD_CTLR: forward interrupts to CPUs */
+#define GICD_CTLR_ENABLE_GRP1_NS (1u << 1) /* GICv3 GICD_CTLR: forward Non-secure Group 1 */
+#define GICD_CTLR_ARE_NS (1u << 4) /* GICv3 GICD_CTLR: affinity routing enabled */
+#define GICD_CTLR_RWP (1u << 31) /* GICv3 GICD_CTLR: register write pending */
+#define GICD_PIDR2_ARCHREV_SHIFT 4 /* GICD_PIDR2 bits [7:4]: GIC architecture revision */
+#define GICD_ICFGR_EDGE 2u /* GICD_ICFGR: per-INTID field bit 1 set = edge */
 
 /* Redistributor registers, RD_base frame (IHI 0069H 12.11). */
-#define GICR_CTLR  0x0000 /* Redistributor Control Register */
+#define GICR_CTLR 0x0000 /* Redistributor Control Register */
 #define GICR_WAKER 0x0014 /* Redistributor Wake Register */
 
-#define GICR_CTLR_RWP		   (1u << 3) /* GICR_CTLR: register write pending */
+#define GICR_CTLR_RWP (1u << 3) /* GICR_CTLR: register write pending */
 #define GICR_WAKER_PROCESSOR_SLEEP (1u << 1) /* GICR_WAKER: this CPU is asleep to the GIC */
 #define GICR_WAKER_CHILDREN_ASLEEP (1u << 2) /* GICR_WAKER: the interface is quiescent */
 
@@ -55,28 +55,28 @@
  * Redistributor registers, SGI_base frame: the distributor's arrays again, at the same offsets,
  * for INTIDs 0-31 of this CPU (IHI 0069H 12.10). gic_bank() picks the frame.
  */
-#define GICR_IGROUPR0	0x0080 /* Interrupt Group Register 0 */
+#define GICR_IGROUPR0 0x0080 /* Interrupt Group Register 0 */
 #define GICR_ICENABLER0 0x0180 /* Interrupt Clear-Enable Register 0 */
 
 /* GICv2 CPU interface registers (IHI 0048B 4.4). */
 #define GICC_CTLR 0x0000 /* CPU Interface Control Register */
-#define GICC_PMR  0x0004 /* Interrupt Priority Mask Register */
-#define GICC_IAR  0x000c /* Interrupt Acknowledge Register */
+#define GICC_PMR 0x0004 /* Interrupt Priority Mask Register */
+#define GICC_IAR 0x000c /* Interrupt Acknowledge Register */
 #define GICC_EOIR 0x0010 /* End of Interrupt Register */
 
 #define GICC_CTLR_ENABLE (1u << 0) /* GICC_CTLR: signal interrupts to the CPU */
-#define GICC_IAR_INTID	 0x3ffu	   /* GICC_IAR bits [9:0]: the INTID */
+#define GICC_IAR_INTID 0x3ffu /* GICC_IAR bits [9:0]: the INTID */
 
 /* GICv3 CPU interface system registers (IHI 0069H 12.2), fields used. */
-#define ICC_SRE_EL1_SRE	     (1u << 0) /* ICC_SRE_EL1: use the system register interface */
+#define ICC_SRE_EL1_SRE (1u << 0) /* ICC_SRE_EL1: use the system register interface */
 #define ICC_CTLR_EL1_EOIMODE (1u << 1) /* ICC_CTLR_EL1: 1 = EOI does not deactivate */
-#define ICC_IGRPEN1_EL1_EN   (1u << 0) /* ICC_IGRPEN1_EL1: Group 1 interrupts enabled */
-#define ICC_IAR1_EL1_INTID   0xffffffu /* ICC_IAR1_EL1 bits [23:0]: the INTID */
+#define ICC_IGRPEN1_EL1_EN (1u << 0) /* ICC_IGRPEN1_EL1: Group 1 interrupts enabled */
+#define ICC_IAR1_EL1_INTID 0xffffffu /* ICC_IAR1_EL1 bits [23:0]: the INTID */
 
 #define ID_AA64PFR0_GIC_SHIFT 24 /* ID_AA64PFR0_EL1 bits [27:24]: GIC system registers */
-#define MPIDR_AFFINITY_MASK   0xff00ffffffUL /* MPIDR_EL1 Aff3 [39:32] and Aff2..Aff0 [23:0] */
+#define MPIDR_AFFINITY_MASK 0xff00ffffffUL /* MPIDR_EL1 Aff3 [39:32] and Aff2..Aff0 [23:0] */
 
-#define GIC_PRIORITY	 0xa0 /* priority of every interrupt (lower value = more urgent) */
+#define GIC_PRIORITY 0xa0 /* priority of every interrupt (lower value = more urgent) */
 #define GIC_PRIORITY_ALL 0xff /* priority mask that lets every priority through */
 
 static int gic_version;

@@ -8,7 +8,7 @@
 
 enum gic_trigger {
 	GIC_LEVEL, /* asserted while the device's line is high */
-	GIC_EDGE,  /* asserted once per rising edge */
+	GIC_EDGE, /* asserted once per rising edge */
 };
 
 int gic_init(void);

@@ -12,9 +12,9 @@
 #include "cpu.h"
 #include "psci.h"
 
-#define PSCI_SYSTEM_OFF	  0x84000008u /* SYSTEM_OFF (SMC32 function ID) */
+#define PSCI_SYSTEM_OFF 0x84000008u /* SYSTEM_OFF (SMC32 function ID) */
 #define PSCI_SYSTEM_RESET 0x84000009u /* SYSTEM_RESET (SMC32 function ID) */
-#define PSCI_CPU_ON	  0xc4000003u /* CPU_ON (SMC64 function ID: 64-bit arguments) */
+#define PSCI_CPU_ON 0xc4000003u /* CPU_ON (SMC64 function ID: 64-bit arguments) */
 
 static int64_t psci_call(uint64_t fn, uint64_t arg1, uint64_t arg2, uint64_t arg3)
 {

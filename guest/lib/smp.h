@@ -16,7 +16,7 @@
 
 /* How a CPU starts: smp.S reads these two words, in this order. */
 struct smp_cpu {
-	void *stack_top;  /* the top of its stack, 16-byte aligned (AAPCS64) */
+	void *stack_top; /* the top of its stack, 16-byte aligned (AAPCS64) */
 	void (*fn)(void); /* what it runs; if fn returns, the CPU sleeps in WFI for good */
 };
 

@@ -18,7 +18,7 @@
 #define TIMER_VIRT_INTID 27 /* virtual timer interrupt: PPI 11, INTID 27 */
 
 #define CNTV_CTL_ENABLE (1u << 0) /* CNTV_CTL_EL0: timer enabled */
-#define CNTV_CTL_IMASK	(1u << 1) /* CNTV_CTL_EL0: interrupt masked */
+#define CNTV_CTL_IMASK (1u << 1) /* CNTV_CTL_EL0: interrupt masked */
 
 /* Counter frequency in Hz (CNTFRQ_EL0, Counter-timer Frequency register). */
 static inline uint64_t timer_freq(void)

@@ -14,22 +14,22 @@
 
 #define PL011_BASE 0x09000000UL /* PL011 on the virt machine */
 
-#define UARTDR	  0x000 /* Data Register */
-#define UARTFR	  0x018 /* Flag Register */
+#define UARTDR 0x000 /* Data Register */
+#define UARTFR 0x018 /* Flag Register */
 #define UARTLCR_H 0x02c /* Line Control Register */
-#define UARTCR	  0x030 /* Control Register */
-#define UARTIMSC  0x038 /* Interrupt Mask Set/Clear Register */
-#define UARTICR	  0x044 /* Interrupt Clear Register */
+#define UARTCR 0x030 /* Control Register */
+#define UARTIMSC 0x038 /* Interrupt Mask Set/Clear Register */
+#define UARTICR 0x044 /* Interrupt Clear Register */
 
-#define UARTFR_RXFE	(1u << 4) /* UARTFR: receive FIFO empty */
-#define UARTFR_TXFF	(1u << 5) /* UARTFR: transmit FIFO full */
-#define UARTLCR_H_FEN	(1u << 4) /* UARTLCR_H: enable FIFOs */
+#define UARTFR_RXFE (1u << 4) /* UARTFR: receive FIFO empty */
+#define UARTFR_TXFF (1u << 5) /* UARTFR: transmit FIFO full */
+#define UARTLCR_H_FEN (1u << 4) /* UARTLCR_H: enable FIFOs */
 #define UARTLCR_H_WLEN8 (3u << 5) /* UARTLCR_H: 8 data bits */
-#define UARTCR_UARTEN	(1u << 0) /* UARTCR: UART enable */
-#define UARTCR_TXE	(1u << 8) /* UARTCR: transmit enable */
-#define UARTCR_RXE	(1u << 9) /* UARTCR: receive enable */
-#define UART_INT_RX	(1u << 4) /* UARTIMSC/UARTICR bit 4: receive interrupt (RXIM/RXIC) */
-#define UART_INT_RT	(1u << 6) /* UARTIMSC/UARTICR bit 6: receive timeout (RTIM/RTIC) */
+#define UARTCR_UARTEN (1u << 0) /* UARTCR: UART enable */
+#define UARTCR_TXE (1u << 8) /* UARTCR: transmit enable */
+#define UARTCR_RXE (1u << 9) /* UARTCR: receive enable */
+#define UART_INT_RX (1u << 4) /* UARTIMSC/UARTICR bit 4: receive interrupt (RXIM/RXIC) */
+#define UART_INT_RT (1u << 6) /* UARTIMSC/UARTICR bit 6: receive timeout (RTIM/RTIC) */
 
 static uintptr_t uart_reg(unsigned int offset)
 {

@@ -44,12 +44,12 @@
 #include "virtio.h"
 
 /* Where the register windows are (see the top of this file). */
-#define VIRTIO_MMIO_BASE	 0x0a000000UL
+#define VIRTIO_MMIO_BASE 0x0a000000UL
 #define VIRTIO_MMIO_VELEIRO_STEP 0x1000UL /* veleiro: slot n at VIRTIO_MMIO_BASE + n * 0x1000 */
-#define VIRTIO_MMIO_VELEIRO_NUM	 8
-#define VIRTIO_MMIO_QEMU_STEP	 0x200UL /* QEMU virt: transport n at VIRTIO_MMIO_BASE + n * 0x200 */
-#define VIRTIO_MMIO_QEMU_NUM	 32
-#define VIRTIO_MMIO_INTID	 48 /* window n interrupts on SPI 16 + n: INTID 32 + 16 + n */
+#define VIRTIO_MMIO_VELEIRO_NUM 8
+#define VIRTIO_MMIO_QEMU_STEP 0x200UL /* QEMU virt: transport n at VIRTIO_MMIO_BASE + n * 0x200 */
+#define VIRTIO_MMIO_QEMU_NUM 32
+#define VIRTIO_MMIO_INTID 48 /* window n interrupts on SPI 16 + n: INTID 32 + 16 + n */
 
 #define CTR_EL0_DMINLINE_SHIFT 16 /* CTR_EL0 bits [19:16]: log2(words) of the smallest D-line */
 

@@ -40,8 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ALIGN	   4096u
-#define SEQ_BLOCK  (1u << 20)
+#define ALIGN 4096u
+#define SEQ_BLOCK (1u << 20)
 #define RAND_BLOCK 4096u
 
 static double seconds = 3;

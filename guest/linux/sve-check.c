@@ -23,8 +23,8 @@
 #define HWCAP_SVE (1 << 22) /* arch/arm64/include/uapi/asm/hwcap.h */
 #endif
 
-#define SPINS  200000000UL /* a few seconds of the lab's emulated CPU */
-#define VL_MAX 256	   /* bytes: the longest vector the architecture allows, 2048 bits */
+#define SPINS 200000000UL /* a few seconds of the lab's emulated CPU */
+#define VL_MAX 256 /* bytes: the longest vector the architecture allows, 2048 bits */
 
 /* Involuntary context switches so far, from /proc/self/status (after the check: syscalls). */
 static long preemptions(void)

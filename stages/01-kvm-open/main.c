@@ -30,8 +30,8 @@ struct cap {
 	bool is_count; /* the answer is a number, not just "supported" */
 };
 
-#define CAP(x, count, text)                                                              \
-	{                                                                                \
+#define CAP(x, count, text) \
+	{ \
 		.id = KVM_CAP_##x, .name = "KVM_CAP_" #x, .why = text, .is_count = count \
 	}
 

@@ -30,7 +30,7 @@
 #include "size.h"
 
 /* guest/memory.S leaves a table of 16 Fibonacci numbers at the start of RAM. */
-#define RESULT_GPA     RAM_BASE
+#define RESULT_GPA RAM_BASE
 #define RESULT_ENTRIES 16
 
 /* Copy the guest image into RAM at RAM_BASE + IMAGE_OFFSET; one clear line for each failure. */

@@ -11,7 +11,7 @@
 #ifndef VELEIRO_MEMMAP_H
 #define VELEIRO_MEMMAP_H
 
-#define RAM_BASE     0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
-#define IMAGE_OFFSET 0x80000UL	  /* where QEMU's -kernel loads a raw binary, kept for both */
+#define RAM_BASE 0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
+#define IMAGE_OFFSET 0x80000UL /* where QEMU's -kernel loads a raw binary, kept for both */
 
 #endif

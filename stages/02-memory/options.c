@@ -11,8 +11,8 @@
 #include "opts.h"
 
 #define DEFAULT_RAM (1UL << 30)
-#define MIN_RAM	    (2UL << 20)	  /* the image offset plus room for a small guest */
-#define MAX_RAM	    (255UL << 30) /* RAM_BASE + MAX_RAM stays inside a 40-bit IPA space */
+#define MIN_RAM (2UL << 20) /* the image offset plus room for a small guest */
+#define MAX_RAM (255UL << 30) /* RAM_BASE + MAX_RAM stays inside a 40-bit IPA space */
 
 static const struct opt table[] = {
 	{ 'm', "mem", "SIZE", "guest RAM, e.g. 256M or 1G (default 1G)" },

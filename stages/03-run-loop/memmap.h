@@ -12,8 +12,8 @@
 #ifndef VELEIRO_MEMMAP_H
 #define VELEIRO_MEMMAP_H
 
-#define RAM_BASE     0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
-#define IMAGE_OFFSET 0x80000UL	  /* where QEMU's -kernel loads a raw binary, kept for both */
+#define RAM_BASE 0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
+#define IMAGE_OFFSET 0x80000UL /* where QEMU's -kernel loads a raw binary, kept for both */
 
 /* The debug port sits where the PL011 UART will (stage 04), QEMU virt's UART. */
 #define DEBUG_PORT_BASE 0x09000000UL

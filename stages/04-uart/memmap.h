@@ -12,8 +12,8 @@
 #ifndef VELEIRO_MEMMAP_H
 #define VELEIRO_MEMMAP_H
 
-#define RAM_BASE     0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
-#define IMAGE_OFFSET 0x80000UL	  /* where QEMU's -kernel loads a raw binary, kept for both */
+#define RAM_BASE 0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
+#define IMAGE_OFFSET 0x80000UL /* where QEMU's -kernel loads a raw binary, kept for both */
 
 #define PL011_BASE 0x09000000UL /* QEMU virt: the UART */
 

@@ -14,8 +14,8 @@
 
 #include "mmio_bus.h"
 
-#define PL011_SIZE	 0x1000UL /* one 4 KiB page of registers (TRM 3.1) */
-#define PL011_FIFO_DEPTH 32	  /* r1p5: 32-entry FIFOs (TRM 1.1, "Features of the UART") */
+#define PL011_SIZE 0x1000UL /* one 4 KiB page of registers (TRM 3.1) */
+#define PL011_FIFO_DEPTH 32 /* r1p5: 32-entry FIFOs (TRM 1.1, "Features of the UART") */
 
 /* The host side of the UART: tx and irq_set are required, rx_wanted may be NULL. */
 struct pl011_host {
@@ -36,19 +36,19 @@ struct pl011 {
 	struct pl011_host host;
 	/* Registers that hold what the guest wrote (TRM 3.3). */
 	uint16_t ibrd; /* UARTIBRD */
-	uint8_t fbrd;  /* UARTFBRD */
+	uint8_t fbrd; /* UARTFBRD */
 	uint8_t lcr_h; /* UARTLCR_H */
-	uint16_t cr;   /* UARTCR */
-	uint8_t ifls;  /* UARTIFLS */
+	uint16_t cr; /* UARTCR */
+	uint8_t ifls; /* UARTIFLS */
 	uint16_t imsc; /* UARTIMSC */
-	uint8_t ilpr;  /* UARTILPR */
+	uint8_t ilpr; /* UARTILPR */
 	uint8_t dmacr; /* UARTDMACR */
 	/* Raw interrupt status, except receive timeout, which is computed (see pl011.c). */
 	uint16_t ris;
 	/* The receive FIFO: rx_count bytes starting at rx_fifo[rx_head], wrapping around. */
 	uint8_t rx_fifo[PL011_FIFO_DEPTH];
 	unsigned int rx_head, rx_count;
-	int irq_level;	  /* the level last given to host.irq_set */
+	int irq_level; /* the level last given to host.irq_set */
 	uint64_t ignored; /* guest accesses that matched no register, and were dropped */
 };
 

@@ -13,7 +13,7 @@
 struct console {
 	struct pl011 *uart;
 	pthread_mutex_t *lock; /* the device lock, held by every thread that touches the UART */
-	pthread_cond_t room;   /* signalled when the receive FIFO may have room */
+	pthread_cond_t room; /* signalled when the receive FIFO may have room */
 	int in_fd, out_fd;
 	uint64_t in_bytes, out_bytes;
 };

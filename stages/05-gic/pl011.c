@@ -21,25 +21,25 @@
 #include "log.h"
 #include "pl011.h"
 
-#define UARTDR	      0x000 /* Data Register */
-#define UARTRSR	      0x004 /* Receive Status Register (read) / Error Clear Register (write) */
-#define UARTFR	      0x018 /* Flag Register */
-#define UARTILPR      0x020 /* IrDA Low-Power Counter Register */
-#define UARTIBRD      0x024 /* Integer Baud Rate Register */
-#define UARTFBRD      0x028 /* Fractional Baud Rate Register */
-#define UARTLCR_H     0x02c /* Line Control Register */
-#define UARTCR	      0x030 /* Control Register */
-#define UARTIFLS      0x034 /* Interrupt FIFO Level Select Register */
-#define UARTIMSC      0x038 /* Interrupt Mask Set/Clear Register */
-#define UARTRIS	      0x03c /* Raw Interrupt Status Register */
-#define UARTMIS	      0x040 /* Masked Interrupt Status Register */
-#define UARTICR	      0x044 /* Interrupt Clear Register */
-#define UARTDMACR     0x048 /* DMA Control Register */
+#define UARTDR 0x000 /* Data Register */
+#define UARTRSR 0x004 /* Receive Status Register (read) / Error Clear Register (write) */
+#define UARTFR 0x018 /* Flag Register */
+#define UARTILPR 0x020 /* IrDA Low-Power Counter Register */
+#define UARTIBRD 0x024 /* Integer Baud Rate Register */
+#define UARTFBRD 0x028 /* Fractional Baud Rate Register */
+#define UARTLCR_H 0x02c /* Line Control Register */
+#define UARTCR 0x030 /* Control Register */
+#define UARTIFLS 0x034 /* Interrupt FIFO Level Select Register */
+#define UARTIMSC 0x038 /* Interrupt Mask Set/Clear Register */
+#define UARTRIS 0x03c /* Raw Interrupt Status Register */
+#define UARTMIS 0x040 /* Masked Interrupt Status Register */
+#define UARTICR 0x044 /* Interrupt Clear Register */
+#define UARTDMACR 0x048 /* DMA Control Register */
 #define UARTPERIPHID0 0xfe0 /* UARTPeriphID0-3 at 0xfe0-0xfec, then UARTPCellID0-3 to 0xffc */
 
-#define UARTFR_CTS  (1u << 0) /* UARTFR: clear to send */
-#define UARTFR_DSR  (1u << 1) /* UARTFR: data set ready */
-#define UARTFR_DCD  (1u << 2) /* UARTFR: data carrier detect */
+#define UARTFR_CTS (1u << 0) /* UARTFR: clear to send */
+#define UARTFR_DSR (1u << 1) /* UARTFR: data set ready */
+#define UARTFR_DCD (1u << 2) /* UARTFR: data carrier detect */
 #define UARTFR_BUSY (1u << 3) /* UARTFR: transmitting */
 #define UARTFR_RXFE (1u << 4) /* UARTFR: receive FIFO empty */
 #define UARTFR_TXFF (1u << 5) /* UARTFR: transmit FIFO full */
@@ -48,18 +48,18 @@
 
 #define UARTLCR_H_FEN (1u << 4) /* UARTLCR_H: FIFOs enabled (else 1-byte holding registers) */
 
-#define UARTCR_UARTEN		(1u << 0) /* UARTCR: UART enable */
-#define UARTCR_RXE		(1u << 9) /* UARTCR: receive enable */
-#define UARTCR_RESET		0x0300	  /* UARTCR at reset: TXE and RXE set, UARTEN clear */
-#define UARTCR_MASK		0xff87	  /* UARTCR: bits 6:3 are reserved */
-#define UARTIFLS_RESET		0x12	  /* UARTIFLS at reset: both FIFOs interrupt at half full */
+#define UARTCR_UARTEN (1u << 0) /* UARTCR: UART enable */
+#define UARTCR_RXE (1u << 9) /* UARTCR: receive enable */
+#define UARTCR_RESET 0x0300 /* UARTCR at reset: TXE and RXE set, UARTEN clear */
+#define UARTCR_MASK 0xff87 /* UARTCR: bits 6:3 are reserved */
+#define UARTIFLS_RESET 0x12 /* UARTIFLS at reset: both FIFOs interrupt at half full */
 #define UARTIFLS_RXIFLSEL(ifls) (((ifls) >> 3) & 7) /* UARTIFLS bits 5:3: receive level */
 
 /* Interrupt bits, the same in UARTRIS, UARTMIS, UARTIMSC and UARTICR (TRM 3.3.10-3.3.13). */
-#define UART_INT_RX  (1u << 4) /* receive: the FIFO reached its trigger level */
-#define UART_INT_TX  (1u << 5) /* transmit: the FIFO drained to its trigger level */
-#define UART_INT_RT  (1u << 6) /* receive timeout: bytes wait and no more are coming */
-#define UART_INT_ALL 0x7ff     /* bits 10:0: also modem status and error interrupts */
+#define UART_INT_RX (1u << 4) /* receive: the FIFO reached its trigger level */
+#define UART_INT_TX (1u << 5) /* transmit: the FIFO drained to its trigger level */
+#define UART_INT_RT (1u << 6) /* receive timeout: bytes wait and no more are coming */
+#define UART_INT_ALL 0x7ff /* bits 10:0: also modem status and error interrupts */
 
 /*
  * UARTPeriphID0-3 and UARTPCellID0-3 (TRM 3.3.15-3.3.22): part number 0x011, designer 0x41

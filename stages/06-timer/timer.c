@@ -18,8 +18,8 @@
 #include "regs.h"
 #include "timer.h"
 
-#define CNTV_CTL_ENABLE	 (1u << 0) /* CNTV_CTL_EL0: timer enabled */
-#define CNTV_CTL_IMASK	 (1u << 1) /* CNTV_CTL_EL0: interrupt masked */
+#define CNTV_CTL_ENABLE (1u << 0) /* CNTV_CTL_EL0: timer enabled */
+#define CNTV_CTL_IMASK (1u << 1) /* CNTV_CTL_EL0: interrupt masked */
 #define CNTV_CTL_ISTATUS (1u << 2) /* CNTV_CTL_EL0: the timer condition is met */
 
 static int timer_attr(int vcpu, unsigned long request, uint64_t attr, int *intid)

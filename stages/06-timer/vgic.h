@@ -10,7 +10,7 @@
 #define GIC_NR_IRQS 128 /* INTIDs 0-127: 16 SGIs, 16 PPIs, 96 SPIs */
 
 struct vgic {
-	int fd;	     /* the KVM device */
+	int fd; /* the KVM device */
 	int version; /* 2 or 3 */
 };
 

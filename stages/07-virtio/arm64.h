@@ -11,16 +11,16 @@
 #include <linux/kvm.h>
 #include <stddef.h>
 
-#define ARM64_CORE_REG(field)                                  \
+#define ARM64_CORE_REG(field) \
 	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
 	 (offsetof(struct kvm_regs, field) / sizeof(__u32)))
 
-#define REG_X(n)    ARM64_CORE_REG(regs.regs[n]) /* general-purpose register Xn */
-#define REG_SP	    ARM64_CORE_REG(regs.sp)	 /* SP_EL0 */
-#define REG_PC	    ARM64_CORE_REG(regs.pc)	 /* program counter */
-#define REG_PSTATE  ARM64_CORE_REG(regs.pstate)	 /* processor state, as in SPSR */
-#define REG_SP_EL1  ARM64_CORE_REG(sp_el1)	 /* stack pointer of EL1 */
-#define REG_ELR_EL1 ARM64_CORE_REG(elr_el1)	 /* exception link register: where EL1 came from */
+#define REG_X(n) ARM64_CORE_REG(regs.regs[n]) /* general-purpose register Xn */
+#define REG_SP ARM64_CORE_REG(regs.sp) /* SP_EL0 */
+#define REG_PC ARM64_CORE_REG(regs.pc) /* program counter */
+#define REG_PSTATE ARM64_CORE_REG(regs.pstate) /* processor state, as in SPSR */
+#define REG_SP_EL1 ARM64_CORE_REG(sp_el1) /* stack pointer of EL1 */
+#define REG_ELR_EL1 ARM64_CORE_REG(elr_el1) /* exception link register: where EL1 came from */
 
 /*
  * System registers are addressed by their MRS/MSR encoding (op0, op1, CRn, CRm, op2), as in the
@@ -35,6 +35,6 @@
  */
 #define PSTATE_MODE_EL1H 0x5
 #define PSTATE_DAIF_MASK (0xfUL << 6)
-#define PSTATE_BOOT	 (PSTATE_DAIF_MASK | PSTATE_MODE_EL1H) /* 0x3c5 */
+#define PSTATE_BOOT (PSTATE_DAIF_MASK | PSTATE_MODE_EL1H) /* 0x3c5 */
 
 #endif

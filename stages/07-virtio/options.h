@@ -10,7 +10,7 @@
 struct options {
 	uint64_t ram_size;
 	const char *guest;
-	int gic_version;  /* 2 or 3; 0: 3 if the host can, else 2 */
+	int gic_version; /* 2 or 3; 0: 3 if the host can, else 2 */
 	const char *disk; /* --disk FILE[,ro]: the file, without ",ro" */
 	bool disk_ro;
 	bool virtio_console;

@@ -37,8 +37,8 @@ static void virtio_blk_put_le(uint8_t *p, uint64_t val, unsigned int bytes)
 /* A transfer between the disk and guest buffers, one contiguous piece at a time. */
 struct virtio_blk_io {
 	int fd;
-	bool write;    /* guest -> disk */
-	uint64_t pos;  /* byte offset in the disk image */
+	bool write; /* guest -> disk */
+	uint64_t pos; /* byte offset in the disk image */
 	uint64_t done; /* bytes transferred so far */
 };
 

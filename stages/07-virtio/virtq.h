@@ -22,8 +22,8 @@
 #define VIRTQ_SIZE_MAX 256
 
 /* Descriptor flags (2.7.5 "The Virtqueue Descriptor Table"). */
-#define VIRTQ_DESC_F_NEXT     1 /* the chain continues at `next` */
-#define VIRTQ_DESC_F_WRITE    2 /* device-writable buffer (otherwise device-readable) */
+#define VIRTQ_DESC_F_NEXT 1 /* the chain continues at `next` */
+#define VIRTQ_DESC_F_WRITE 2 /* device-writable buffer (otherwise device-readable) */
 #define VIRTQ_DESC_F_INDIRECT 4 /* the buffer is a table of descriptors (2.7.5.3) */
 
 /* avail->flags bit (2.7.7 "Used Buffer Notification Suppression"). */
@@ -31,21 +31,21 @@
 
 /* Why a queue was refused; virtq functions return these negated. */
 enum virtq_error {
-	VIRTQ_E_SIZE = 1,	/* QueueNum 0, not a power of 2, or above QueueNumMax */
-	VIRTQ_E_ALIGN,		/* a ring area is misaligned (desc 16, avail 2, used 4) */
-	VIRTQ_E_RING,		/* a ring area is not inside guest RAM */
-	VIRTQ_E_AVAIL_IDX,	/* avail->idx is more than a queue size ahead of us */
-	VIRTQ_E_HEAD,		/* head index from the available ring >= queue size */
-	VIRTQ_E_NEXT,		/* `next` points outside its descriptor table */
-	VIRTQ_E_LOOP,		/* the chain visits more descriptors than its table holds */
-	VIRTQ_E_CHAIN_LEN,	/* more buffers than the queue size (2.7.5.3.1) */
-	VIRTQ_E_CHAIN_BYTES,	/* more than 2^32 bytes in total (2.7.5.2) */
-	VIRTQ_E_BUF,		/* a buffer is not inside guest RAM (or addr + len wraps) */
-	VIRTQ_E_ORDER,		/* a device-readable buffer after a writable one (2.7.4.2) */
-	VIRTQ_E_INDIRECT,	/* INDIRECT flag but VIRTIO_F_INDIRECT_DESC not negotiated */
-	VIRTQ_E_INDIRECT_NEXT,	/* INDIRECT together with NEXT */
-	VIRTQ_E_NESTED,		/* INDIRECT inside an indirect table */
-	VIRTQ_E_INDIRECT_LEN,	/* indirect table length 0 or not a multiple of 16 */
+	VIRTQ_E_SIZE = 1, /* QueueNum 0, not a power of 2, or above QueueNumMax */
+	VIRTQ_E_ALIGN, /* a ring area is misaligned (desc 16, avail 2, used 4) */
+	VIRTQ_E_RING, /* a ring area is not inside guest RAM */
+	VIRTQ_E_AVAIL_IDX, /* avail->idx is more than a queue size ahead of us */
+	VIRTQ_E_HEAD, /* head index from the available ring >= queue size */
+	VIRTQ_E_NEXT, /* `next` points outside its descriptor table */
+	VIRTQ_E_LOOP, /* the chain visits more descriptors than its table holds */
+	VIRTQ_E_CHAIN_LEN, /* more buffers than the queue size (2.7.5.3.1) */
+	VIRTQ_E_CHAIN_BYTES, /* more than 2^32 bytes in total (2.7.5.2) */
+	VIRTQ_E_BUF, /* a buffer is not inside guest RAM (or addr + len wraps) */
+	VIRTQ_E_ORDER, /* a device-readable buffer after a writable one (2.7.4.2) */
+	VIRTQ_E_INDIRECT, /* INDIRECT flag but VIRTIO_F_INDIRECT_DESC not negotiated */
+	VIRTQ_E_INDIRECT_NEXT, /* INDIRECT together with NEXT */
+	VIRTQ_E_NESTED, /* INDIRECT inside an indirect table */
+	VIRTQ_E_INDIRECT_LEN, /* indirect table length 0 or not a multiple of 16 */
 	VIRTQ_E_INDIRECT_RANGE, /* indirect table not inside guest RAM */
 };
 
@@ -59,10 +59,10 @@ struct virtq_seg {
 /* A validated descriptor chain: readable segments first, then writable ones. */
 struct virtq_chain {
 	const struct guest_mem *mem;
-	uint16_t head;	      /* descriptor index to hand back in the used ring */
-	unsigned int nseg;    /* segments in seg[] */
-	unsigned int nread;   /* of which the first nread are device-readable */
-	uint64_t read_bytes;  /* total length of the readable segments */
+	uint16_t head; /* descriptor index to hand back in the used ring */
+	unsigned int nseg; /* segments in seg[] */
+	unsigned int nread; /* of which the first nread are device-readable */
+	uint64_t read_bytes; /* total length of the readable segments */
 	uint64_t write_bytes; /* total length of the writable segments */
 	struct virtq_seg seg[VIRTQ_SIZE_MAX];
 };
@@ -71,16 +71,16 @@ struct virtq {
 	const struct guest_mem *mem;
 	uint32_t num_max; /* QueueNumMax offered by the device */
 	/* Set by the transport from the Queue* registers while the queue is not ready. */
-	uint32_t num;	     /* QueueNum */
-	uint64_t desc;	     /* QueueDesc: descriptor table */
-	uint64_t avail;	     /* QueueDriver: available ring */
-	uint64_t used;	     /* QueueDevice: used ring */
-	bool ready;	     /* QueueReady, only set by virtq_enable() */
-	bool event_idx;	     /* VIRTIO_F_EVENT_IDX negotiated */
-	bool indirect;	     /* VIRTIO_F_INDIRECT_DESC negotiated */
+	uint32_t num; /* QueueNum */
+	uint64_t desc; /* QueueDesc: descriptor table */
+	uint64_t avail; /* QueueDriver: available ring */
+	uint64_t used; /* QueueDevice: used ring */
+	bool ready; /* QueueReady, only set by virtq_enable() */
+	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
+	bool indirect; /* VIRTIO_F_INDIRECT_DESC negotiated */
 	uint16_t last_avail; /* next available ring entry to take */
-	uint16_t used_idx;   /* our copy of used->idx */
-	uint16_t signalled;  /* used_idx when we last decided whether to interrupt */
+	uint16_t used_idx; /* our copy of used->idx */
+	uint16_t signalled; /* used_idx when we last decided whether to interrupt */
 };
 
 /* Bind a queue to guest RAM with the given QueueNumMax (<= VIRTQ_SIZE_MAX) and reset it. */

@@ -38,27 +38,27 @@
 #include "file.h"
 #include "file_type.h"
 
-#define SZ_4K	      0x1000ULL
-#define SZ_2M	      0x200000ULL
-#define SZ_1G	      0x40000000ULL
+#define SZ_4K 0x1000ULL
+#define SZ_2M 0x200000ULL
+#define SZ_1G 0x40000000ULL
 #define INITRD_WINDOW (32 * SZ_1G) /* booting.rst 4: 1 GiB aligned, up to 32 GiB */
 
-#define IMAGE_HEADER_SIZE     64
-#define IMAGE_TEXT_OFFSET     8		  /* le64: load offset from a 2 MiB aligned base */
-#define IMAGE_IMAGE_SIZE      16	  /* le64: effective size, 0 before Linux 3.17 */
-#define IMAGE_FLAGS	      24	  /* le64: kernel flags */
-#define IMAGE_MAGIC	      56	  /* "ARM\x64" */
-#define IMAGE_PE_OFFSET	      60	  /* le32: offset of the PE header, 0 without EFI stub */
-#define IMAGE_FLAG_BE	      (1ULL << 0) /* bit 0: kernel is big-endian */
-#define IMAGE_FLAG_PAGE_SHIFT 1		  /* bits 2:1: 0 unspecified, 1 4K, 2 16K, 3 64K */
-#define IMAGE_OLD_TEXT_OFFSET 0x80000ULL  /* what image_size == 0 implies (booting.rst 4) */
+#define IMAGE_HEADER_SIZE 64
+#define IMAGE_TEXT_OFFSET 8 /* le64: load offset from a 2 MiB aligned base */
+#define IMAGE_IMAGE_SIZE 16 /* le64: effective size, 0 before Linux 3.17 */
+#define IMAGE_FLAGS 24 /* le64: kernel flags */
+#define IMAGE_MAGIC 56 /* "ARM\x64" */
+#define IMAGE_PE_OFFSET 60 /* le32: offset of the PE header, 0 without EFI stub */
+#define IMAGE_FLAG_BE (1ULL << 0) /* bit 0: kernel is big-endian */
+#define IMAGE_FLAG_PAGE_SHIFT 1 /* bits 2:1: 0 unspecified, 1 4K, 2 16K, 3 64K */
+#define IMAGE_OLD_TEXT_OFFSET 0x80000ULL /* what image_size == 0 implies (booting.rst 4) */
 
 /* PE/COFF, offsets from the "PE\0\0" signature, then within a 40-byte section header. */
-#define PE_NUMBER_OF_SECTIONS  6  /* le16: COFF header NumberOfSections */
-#define PE_SIZE_OF_OPTIONAL    20 /* le16: COFF header SizeOfOptionalHeader */
-#define PE_OPTIONAL_HEADER     24 /* signature (4) + COFF header (20) */
-#define PE_SECTION_SIZE	       40
-#define PE_SECTION_RAW_SIZE    16 /* le32: SizeOfRawData */
+#define PE_NUMBER_OF_SECTIONS 6 /* le16: COFF header NumberOfSections */
+#define PE_SIZE_OF_OPTIONAL 20 /* le16: COFF header SizeOfOptionalHeader */
+#define PE_OPTIONAL_HEADER 24 /* signature (4) + COFF header (20) */
+#define PE_SECTION_SIZE 40
+#define PE_SECTION_RAW_SIZE 16 /* le32: SizeOfRawData */
 #define PE_SECTION_RAW_POINTER 20 /* le32: PointerToRawData */
 
 static const char image_magic[4] = { 'A', 'R', 'M', 0x64 };

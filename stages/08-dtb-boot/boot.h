@@ -14,8 +14,8 @@
 
 #include "guest_mem.h"
 
-#define BOOT_DTB_MAX	0x200000ULL /* booting.rst 2: the DTB must not exceed 2 MiB */
-#define BOOT_RAW_OFFSET 0x80000ULL  /* raw binaries load this far into RAM */
+#define BOOT_DTB_MAX 0x200000ULL /* booting.rst 2: the DTB must not exceed 2 MiB */
+#define BOOT_RAW_OFFSET 0x80000ULL /* raw binaries load this far into RAM */
 
 /*
  * The longest kernel command line an arm64 kernel takes, its NUL included: COMMAND_LINE_SIZE
@@ -27,38 +27,38 @@
 /* Why a boot_load() failed; boot_strerror() says it in words. */
 enum boot_error {
 	BOOT_OK = 0,
-	BOOT_ERR_RAM,		 /* guest RAM does not start on a 2 MiB boundary */
-	BOOT_ERR_KERNEL_READ,	 /* kernel file missing or unreadable: see sys_errno */
-	BOOT_ERR_KERNEL_EMPTY,	 /* kernel file has no bytes at all */
-	BOOT_ERR_NOT_CODE,	 /* not an Image, and not code either: see refusal */
-	BOOT_ERR_TRUNCATED,	 /* Image magic, but the file ends inside the 64-byte header */
+	BOOT_ERR_RAM, /* guest RAM does not start on a 2 MiB boundary */
+	BOOT_ERR_KERNEL_READ, /* kernel file missing or unreadable: see sys_errno */
+	BOOT_ERR_KERNEL_EMPTY, /* kernel file has no bytes at all */
+	BOOT_ERR_NOT_CODE, /* not an Image, and not code either: see refusal */
+	BOOT_ERR_TRUNCATED, /* Image magic, but the file ends inside the 64-byte header */
 	BOOT_ERR_TRUNCATED_BODY, /* shorter than the sections its PE/COFF header lists */
-	BOOT_ERR_BIG_ENDIAN,	 /* Image built for a big-endian kernel */
-	BOOT_ERR_TEXT_OFFSET,	 /* Image text_offset not a multiple of 4 KiB */
+	BOOT_ERR_BIG_ENDIAN, /* Image built for a big-endian kernel */
+	BOOT_ERR_TEXT_OFFSET, /* Image text_offset not a multiple of 4 KiB */
 	BOOT_ERR_KERNEL_TOO_BIG, /* kernel (with its BSS) and the DTB do not fit in RAM */
-	BOOT_ERR_INITRD_READ,	 /* initrd file missing or unreadable: see sys_errno */
-	BOOT_ERR_INITRD_EMPTY,	 /* initrd file has no bytes at all */
+	BOOT_ERR_INITRD_READ, /* initrd file missing or unreadable: see sys_errno */
+	BOOT_ERR_INITRD_EMPTY, /* initrd file has no bytes at all */
 	BOOT_ERR_INITRD_TOO_BIG, /* kernel, initrd and DTB together do not fit in RAM */
 };
 
 /* What the first bytes of a kernel file say about how to load it. */
 struct boot_image {
-	bool is_image;		/* arm64 Image header found (else a raw binary) */
-	uint64_t text_offset;	/* load it this far above a 2 MiB aligned base */
-	uint64_t image_size;	/* bytes it uses from its first byte, BSS included; 0 = unknown */
+	bool is_image; /* arm64 Image header found (else a raw binary) */
+	uint64_t text_offset; /* load it this far above a 2 MiB aligned base */
+	uint64_t image_size; /* bytes it uses from its first byte, BSS included; 0 = unknown */
 	unsigned int page_size; /* kernel page size from the flags, 0 = unspecified */
-	const char *refusal;	/* with BOOT_ERR_NOT_CODE: what it is instead (file_type.h) */
+	const char *refusal; /* with BOOT_ERR_NOT_CODE: what it is instead (file_type.h) */
 };
 
 /* Where boot_load() put things; all guest physical addresses, ranges are [start, end). */
 struct boot_layout {
-	bool is_image;			   /* Linux Image (else a raw binary) */
-	uint64_t entry;			   /* PC of the boot vCPU: the first byte loaded */
+	bool is_image; /* Linux Image (else a raw binary) */
+	uint64_t entry; /* PC of the boot vCPU: the first byte loaded */
 	uint64_t kernel_start, kernel_end; /* what the kernel may use, its BSS included */
 	uint64_t dtb_gpa; /* 2 MiB aligned slot of BOOT_DTB_MAX bytes for the DTB */
 	uint64_t initrd_start, initrd_end; /* both 0 without an initrd */
-	int sys_errno;			   /* the errno behind BOOT_ERR_*_READ, else 0 */
-	const char *refusal;		   /* with BOOT_ERR_NOT_CODE: what the file is instead */
+	int sys_errno; /* the errno behind BOOT_ERR_*_READ, else 0 */
+	const char *refusal; /* with BOOT_ERR_NOT_CODE: what the file is instead */
 };
 
 /*

@@ -17,7 +17,7 @@ struct console {
 	console_deliver_fn deliver;
 	void *device;
 	pthread_mutex_t *lock; /* the device lock, held by every thread that touches the device */
-	pthread_cond_t room;   /* signalled when the receive FIFO may have room */
+	pthread_cond_t room; /* signalled when the receive FIFO may have room */
 	int in_fd, out_fd;
 	uint64_t in_bytes, out_bytes;
 };

@@ -27,9 +27,9 @@
 
 /* The GIC's frames: sizes fixed by the architecture, addresses in memmap.h. */
 #define GIC_DIST_SIZE_V3 0x10000ULL /* GICv3 Distributor: one 64 KiB frame */
-#define GIC_DIST_SIZE_V2 0x1000ULL  /* GICv2 Distributor: 4 KiB (KVM_VGIC_V2_DIST_SIZE) */
-#define GIC_CPU_SIZE	 0x2000ULL  /* 8 KiB: GICC_DIR sits at 0x1000 (KVM_VGIC_V2_CPU_SIZE) */
-#define APB_PCLK_HZ	 24000000   /* PL011 reference clock, the value QEMU virt uses */
+#define GIC_DIST_SIZE_V2 0x1000ULL /* GICv2 Distributor: 4 KiB (KVM_VGIC_V2_DIST_SIZE) */
+#define GIC_CPU_SIZE 0x2000ULL /* 8 KiB: GICC_DIR sits at 0x1000 (KVM_VGIC_V2_CPU_SIZE) */
+#define APB_PCLK_HZ 24000000 /* PL011 reference clock, the value QEMU virt uses */
 
 /*
  * Interrupt specifiers, three cells (GIC bindings): cell 1 is the type (GIC_SPI or GIC_PPI),
@@ -37,34 +37,34 @@
  * flags: trigger in bits [3:0] (values of include/dt-bindings/interrupt-controller/irq.h) and,
  * for PPIs on a GICv2 only, the mask of CPUs the PPI is wired to in bits [15:8].
  */
-#define GIC_SPI		     0
-#define GIC_PPI		     1
+#define GIC_SPI 0
+#define GIC_PPI 1
 #define IRQ_TYPE_EDGE_RISING 1
-#define IRQ_TYPE_LEVEL_HIGH  4
-#define IRQ_TYPE_LEVEL_LOW   8
-#define GIC_PPI_CPU_SHIFT    8
+#define IRQ_TYPE_LEVEL_HIGH 4
+#define IRQ_TYPE_LEVEL_LOW 8
+#define GIC_PPI_CPU_SHIFT 8
 
-#define UART_SPI	 (UART_INTID - GIC_SPI_INTID(0))
+#define UART_SPI (UART_INTID - GIC_SPI_INTID(0))
 #define VIRTIO_SPI_FIRST (VIRTIO_INTID(0) - GIC_SPI_INTID(0)) /* slot n: SPI VIRTIO_SPI_FIRST + n */
 
 /* Arch timer PPIs in the order the arm,armv8-timer binding lists them. */
 #define TIMER_PPI_SEC_PHYS 13 /* INTID 29: secure EL1 physical timer */
-#define TIMER_PPI_PHYS	   (TIMER_PHYS_INTID - GIC_PPI_INTID(0)) /* non-secure EL1 physical */
-#define TIMER_PPI_VIRT	   (TIMER_VIRT_INTID - GIC_PPI_INTID(0)) /* virtual timer */
-#define TIMER_PPI_HYP	   10					 /* INTID 26: EL2 physical timer */
+#define TIMER_PPI_PHYS (TIMER_PHYS_INTID - GIC_PPI_INTID(0)) /* non-secure EL1 physical */
+#define TIMER_PPI_VIRT (TIMER_VIRT_INTID - GIC_PPI_INTID(0)) /* virtual timer */
+#define TIMER_PPI_HYP 10 /* INTID 26: EL2 physical timer */
 
 /* Any unique values other than 0 and 0xffffffff will do (DT spec 2.3.3). */
-#define PHANDLE_GIC	 1
+#define PHANDLE_GIC 1
 #define PHANDLE_APB_PCLK 2
 
 #define UART_NODE "pl011@9000000"
 #define UART_PATH "/" UART_NODE
 
 /* Run a libfdt call; on error return it from the calling function. */
-#define FDT_TRY(call)                       \
-	do {                                \
-		int fdt_try_err = (call);   \
-		if (fdt_try_err < 0)        \
+#define FDT_TRY(call) \
+	do { \
+		int fdt_try_err = (call); \
+		if (fdt_try_err < 0) \
 			return fdt_try_err; \
 	} while (0)
 

@@ -22,17 +22,17 @@
 #define DTB_MAX_CPUS_GICV2 8 /* a GICv2 has at most 8 CPU interfaces */
 /* The GICv3 redistributors, one frame pair per vCPU from GIC_REDIST_BASE, end before the UART. */
 #define DTB_MAX_CPUS_GICV3 ((unsigned int)((PL011_BASE - GIC_REDIST_BASE) / GIC_REDIST_SIZE))
-#define DTB_VIRTIO_SLOTS   VIRTIO_SLOTS
+#define DTB_VIRTIO_SLOTS VIRTIO_SLOTS
 
 /* What the device tree describes; everything not here is fixed by the machine layout. */
 struct dtb_machine {
 	uint64_t ram_base, ram_size; /* the one RAM bank */
-	unsigned int ncpus;	     /* 1..DTB_MAX_CPUS_GICV{2,3} */
-	int gic_version;	     /* 2 or 3, as created in KVM */
-	bool psci_1_0;		     /* KVM offers PSCI 1.0 (else 0.2 is described) */
-	uint32_t virtio_slots;	     /* bit n set: describe virtio-mmio slot n (0..7) */
-	const char *bootargs;	     /* kernel command line, or NULL for none */
-	uint64_t initrd_start;	     /* initrd at [start, end) in guest RAM; both 0 = none */
+	unsigned int ncpus; /* 1..DTB_MAX_CPUS_GICV{2,3} */
+	int gic_version; /* 2 or 3, as created in KVM */
+	bool psci_1_0; /* KVM offers PSCI 1.0 (else 0.2 is described) */
+	uint32_t virtio_slots; /* bit n set: describe virtio-mmio slot n (0..7) */
+	const char *bootargs; /* kernel command line, or NULL for none */
+	uint64_t initrd_start; /* initrd at [start, end) in guest RAM; both 0 = none */
 	uint64_t initrd_end;
 	const void *rng_seed; /* random bytes for /chosen/rng-seed, or NULL */
 	size_t rng_seed_len;

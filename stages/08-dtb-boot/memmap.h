@@ -16,19 +16,19 @@
 #ifndef VELEIRO_MEMMAP_H
 #define VELEIRO_MEMMAP_H
 
-#define RAM_BASE     0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
-#define IMAGE_OFFSET 0x80000UL	  /* where QEMU's -kernel loads a raw binary, kept for both */
+#define RAM_BASE 0x40000000UL /* QEMU virt: RAM starts at 1 GiB */
+#define IMAGE_OFFSET 0x80000UL /* where QEMU's -kernel loads a raw binary, kept for both */
 
 /* QEMU virt's GIC layout (hw/arm/virt.c's memory map, which Linux device trees describe). */
-#define GIC_DIST_BASE	0x08000000UL /* distributor, both versions */
-#define GIC_CPU_BASE	0x08010000UL /* GICv2 CPU interface */
+#define GIC_DIST_BASE 0x08000000UL /* distributor, both versions */
+#define GIC_CPU_BASE 0x08010000UL /* GICv2 CPU interface */
 #define GIC_REDIST_BASE 0x080a0000UL /* GICv3 redistributors, one frame pair per vCPU */
-#define GIC_REDIST_SIZE 0x20000UL    /* per vCPU: RD_base + SGI_base, 64 KiB each */
+#define GIC_REDIST_SIZE 0x20000UL /* per vCPU: RD_base + SGI_base, 64 KiB each */
 
 /* INTIDs (GIC architecture, IHI 0069, 2.2): 16-31 are PPIs, per CPU; SPI n is INTID 32 + n. */
 #define GIC_PPI_INTID(n) (16 + (n))
 #define GIC_SPI_INTID(n) (32 + (n))
-#define UART_INTID	 GIC_SPI_INTID(1) /* QEMU virt: the PL011 is SPI 1, level-sensitive */
+#define UART_INTID GIC_SPI_INTID(1) /* QEMU virt: the PL011 is SPI 1, level-sensitive */
 
 /* The arch timer's PPIs, as QEMU virt wires them (and its device tree states). */
 #define TIMER_VIRT_INTID GIC_PPI_INTID(11) /* EL1 virtual timer */
@@ -40,12 +40,12 @@
  * The virtio-mmio slots: our layout, not the virtio spec's (QEMU virt puts 32 slots 0x200 apart):
  * a slot every 4 KiB page, each a 0x200-byte window (registers + configuration).
  */
-#define VIRTIO_BASE	    0x0a000000UL
-#define VIRTIO_STRIDE	    0x1000UL
-#define VIRTIO_WINDOW	    0x200UL
-#define VIRTIO_SLOTS	    8
-#define VIRTIO_INTID(slot)  GIC_SPI_INTID(16 + (slot))
-#define VIRTIO_DISK_SLOT    0
+#define VIRTIO_BASE 0x0a000000UL
+#define VIRTIO_STRIDE 0x1000UL
+#define VIRTIO_WINDOW 0x200UL
+#define VIRTIO_SLOTS 8
+#define VIRTIO_INTID(slot) GIC_SPI_INTID(16 + (slot))
+#define VIRTIO_DISK_SLOT 0
 #define VIRTIO_CONSOLE_SLOT 1
 
 #endif

@@ -14,11 +14,11 @@
 #include "opts.h"
 #include "pl011.h"
 
-#define DEFAULT_RAM	(1UL << 30)
-#define MIN_RAM		(8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
-#define MAX_RAM		(1UL << 40) /* 1 TiB; the host's IPA size may allow less (checked later) */
+#define DEFAULT_RAM (1UL << 30)
+#define MIN_RAM (8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
+#define MAX_RAM (1UL << 40) /* 1 TiB; the host's IPA size may allow less (checked later) */
 #define DEFAULT_CMDLINE "console=ttyAMA0 earlycon=pl011,0x09000000"
-#define OPT_DTB_OUT	OPT_LONG_ONLY /* --dtb-out has no one-letter form */
+#define OPT_DTB_OUT OPT_LONG_ONLY /* --dtb-out has no one-letter form */
 
 static const struct opt table[] = {
 	{ 'k', "kernel", "FILE", "the kernel (Image) or bare-metal binary" },

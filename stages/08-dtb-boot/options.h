@@ -9,12 +9,12 @@
 
 struct options {
 	uint64_t ram_size;
-	const char *kernel;  /* an arm64 Image, or a raw bare-metal binary */
-	const char *initrd;  /* NULL: none */
+	const char *kernel; /* an arm64 Image, or a raw bare-metal binary */
+	const char *initrd; /* NULL: none */
 	const char *cmdline; /* the kernel command line */
 	const char *dtb_out; /* NULL, or where to save the device tree */
-	int gic_version;     /* 2 or 3; 0: 3 if the host can, else 2 */
-	const char *disk;    /* --disk FILE[,ro]: the file, without ",ro" */
+	int gic_version; /* 2 or 3; 0: 3 if the host can, else 2 */
+	const char *disk; /* --disk FILE[,ro]: the file, without ",ro" */
 	bool disk_ro;
 	bool virtio_console;
 	bool trace;

@@ -15,9 +15,9 @@
 
 #include "virtio_mmio.h"
 
-#define VIRTIO_CONSOLE_DEVICE_ID  3  /* DeviceID of a console (5.3.1) */
-#define VIRTIO_CONSOLE_RX	  0  /* receiveq(port0) */
-#define VIRTIO_CONSOLE_TX	  1  /* transmitq(port0) */
+#define VIRTIO_CONSOLE_DEVICE_ID 3 /* DeviceID of a console (5.3.1) */
+#define VIRTIO_CONSOLE_RX 0 /* receiveq(port0) */
+#define VIRTIO_CONSOLE_TX 1 /* transmitq(port0) */
 #define VIRTIO_CONSOLE_QUEUE_SIZE 64 /* QueueNumMax of both queues */
 
 /* le16 cols, le16 rows, le32 max_nr_ports, le32 emerg_wr (5.3.4); all 0, none is valid. */

@@ -23,57 +23,57 @@
 #include "virtq.h"
 
 /* Register offsets (4.2.2, table "MMIO Device Register Layout"). */
-#define VIRTIO_MMIO_MAGIC_VALUE		0x000 /* MagicValue */
-#define VIRTIO_MMIO_VERSION		0x004 /* Version */
-#define VIRTIO_MMIO_DEVICE_ID		0x008 /* DeviceID */
-#define VIRTIO_MMIO_VENDOR_ID		0x00c /* VendorID */
-#define VIRTIO_MMIO_DEVICE_FEATURES	0x010 /* DeviceFeatures */
+#define VIRTIO_MMIO_MAGIC_VALUE 0x000 /* MagicValue */
+#define VIRTIO_MMIO_VERSION 0x004 /* Version */
+#define VIRTIO_MMIO_DEVICE_ID 0x008 /* DeviceID */
+#define VIRTIO_MMIO_VENDOR_ID 0x00c /* VendorID */
+#define VIRTIO_MMIO_DEVICE_FEATURES 0x010 /* DeviceFeatures */
 #define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014 /* DeviceFeaturesSel */
-#define VIRTIO_MMIO_DRIVER_FEATURES	0x020 /* DriverFeatures */
+#define VIRTIO_MMIO_DRIVER_FEATURES 0x020 /* DriverFeatures */
 #define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024 /* DriverFeaturesSel */
-#define VIRTIO_MMIO_QUEUE_SEL		0x030 /* QueueSel */
-#define VIRTIO_MMIO_QUEUE_NUM_MAX	0x034 /* QueueNumMax */
-#define VIRTIO_MMIO_QUEUE_NUM		0x038 /* QueueNum */
-#define VIRTIO_MMIO_QUEUE_READY		0x044 /* QueueReady */
-#define VIRTIO_MMIO_QUEUE_NOTIFY	0x050 /* QueueNotify */
-#define VIRTIO_MMIO_INTERRUPT_STATUS	0x060 /* InterruptStatus */
-#define VIRTIO_MMIO_INTERRUPT_ACK	0x064 /* InterruptACK */
-#define VIRTIO_MMIO_STATUS		0x070 /* Status */
-#define VIRTIO_MMIO_QUEUE_DESC_LOW	0x080 /* QueueDescLow */
-#define VIRTIO_MMIO_QUEUE_DESC_HIGH	0x084 /* QueueDescHigh */
-#define VIRTIO_MMIO_QUEUE_DRIVER_LOW	0x090 /* QueueDriverLow */
-#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH	0x094 /* QueueDriverHigh */
-#define VIRTIO_MMIO_QUEUE_DEVICE_LOW	0x0a0 /* QueueDeviceLow */
-#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH	0x0a4 /* QueueDeviceHigh */
-#define VIRTIO_MMIO_SHM_SEL		0x0ac /* SHMSel */
-#define VIRTIO_MMIO_SHM_LEN_LOW		0x0b0 /* SHMLenLow */
-#define VIRTIO_MMIO_SHM_LEN_HIGH	0x0b4 /* SHMLenHigh */
-#define VIRTIO_MMIO_SHM_BASE_LOW	0x0b8 /* SHMBaseLow */
-#define VIRTIO_MMIO_SHM_BASE_HIGH	0x0bc /* SHMBaseHigh */
-#define VIRTIO_MMIO_QUEUE_RESET		0x0c0 /* QueueReset */
-#define VIRTIO_MMIO_CONFIG_GENERATION	0x0fc /* ConfigGeneration */
-#define VIRTIO_MMIO_CONFIG		0x100 /* Config: device-specific configuration space */
+#define VIRTIO_MMIO_QUEUE_SEL 0x030 /* QueueSel */
+#define VIRTIO_MMIO_QUEUE_NUM_MAX 0x034 /* QueueNumMax */
+#define VIRTIO_MMIO_QUEUE_NUM 0x038 /* QueueNum */
+#define VIRTIO_MMIO_QUEUE_READY 0x044 /* QueueReady */
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050 /* QueueNotify */
+#define VIRTIO_MMIO_INTERRUPT_STATUS 0x060 /* InterruptStatus */
+#define VIRTIO_MMIO_INTERRUPT_ACK 0x064 /* InterruptACK */
+#define VIRTIO_MMIO_STATUS 0x070 /* Status */
+#define VIRTIO_MMIO_QUEUE_DESC_LOW 0x080 /* QueueDescLow */
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH 0x084 /* QueueDescHigh */
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW 0x090 /* QueueDriverLow */
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH 0x094 /* QueueDriverHigh */
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW 0x0a0 /* QueueDeviceLow */
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH 0x0a4 /* QueueDeviceHigh */
+#define VIRTIO_MMIO_SHM_SEL 0x0ac /* SHMSel */
+#define VIRTIO_MMIO_SHM_LEN_LOW 0x0b0 /* SHMLenLow */
+#define VIRTIO_MMIO_SHM_LEN_HIGH 0x0b4 /* SHMLenHigh */
+#define VIRTIO_MMIO_SHM_BASE_LOW 0x0b8 /* SHMBaseLow */
+#define VIRTIO_MMIO_SHM_BASE_HIGH 0x0bc /* SHMBaseHigh */
+#define VIRTIO_MMIO_QUEUE_RESET 0x0c0 /* QueueReset */
+#define VIRTIO_MMIO_CONFIG_GENERATION 0x0fc /* ConfigGeneration */
+#define VIRTIO_MMIO_CONFIG 0x100 /* Config: device-specific configuration space */
 
-#define VIRTIO_MMIO_MAGIC     0x74726976 /* "virt" read as a little-endian word (4.2.2) */
-#define VIRTIO_MMIO_VERSION_2 2		 /* non-legacy virtio-mmio (4.2.2) */
-#define VIRTIO_MMIO_VENDOR    0x4f524c56 /* "VLRO": any value is allowed for VendorID */
+#define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" read as a little-endian word (4.2.2) */
+#define VIRTIO_MMIO_VERSION_2 2 /* non-legacy virtio-mmio (4.2.2) */
+#define VIRTIO_MMIO_VENDOR 0x4f524c56 /* "VLRO": any value is allowed for VendorID */
 
 /* InterruptStatus / InterruptACK bits (4.2.2). */
-#define VIRTIO_MMIO_INT_VRING  (1u << 0) /* Used Buffer Notification */
+#define VIRTIO_MMIO_INT_VRING (1u << 0) /* Used Buffer Notification */
 #define VIRTIO_MMIO_INT_CONFIG (1u << 1) /* Configuration Change Notification */
 
 /* Device status bits (2.1 "Device Status Field"). */
-#define VIRTIO_STATUS_ACKNOWLEDGE	 1   /* the guest found the device */
-#define VIRTIO_STATUS_DRIVER		 2   /* the guest has a driver for it */
-#define VIRTIO_STATUS_DRIVER_OK		 4   /* the driver is ready: the device is live */
-#define VIRTIO_STATUS_FEATURES_OK	 8   /* feature negotiation complete */
-#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64  /* the device hit an error it cannot recover from */
-#define VIRTIO_STATUS_FAILED		 128 /* the driver gave up on the device */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1 /* the guest found the device */
+#define VIRTIO_STATUS_DRIVER 2 /* the guest has a driver for it */
+#define VIRTIO_STATUS_DRIVER_OK 4 /* the driver is ready: the device is live */
+#define VIRTIO_STATUS_FEATURES_OK 8 /* feature negotiation complete */
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64 /* the device hit an error it cannot recover from */
+#define VIRTIO_STATUS_FAILED 128 /* the driver gave up on the device */
 
 /* Reserved feature bits (6 "Reserved Feature Bits"). */
 #define VIRTIO_F_INDIRECT_DESC (1ull << 28) /* indirect descriptor tables (2.7.5.3) */
-#define VIRTIO_F_EVENT_IDX     (1ull << 29) /* used_event / avail_event (2.7.7, 2.7.10) */
-#define VIRTIO_F_VERSION_1     (1ull << 32) /* this spec, not legacy */
+#define VIRTIO_F_EVENT_IDX (1ull << 29) /* used_event / avail_event (2.7.7, 2.7.10) */
+#define VIRTIO_F_VERSION_1 (1ull << 32) /* this spec, not legacy */
 
 /* What the transport offers on behalf of every device: virtq.c implements all of these. */
 #define VIRTIO_MMIO_TRANSPORT_FEATURES \
@@ -83,9 +83,9 @@
 
 /* What a device backend tells the transport about itself. */
 struct virtio_mmio_ops {
-	const char *name;	 /* for messages, e.g. "virtio-blk" */
-	uint32_t device_id;	 /* DeviceID (5 "Device Types") */
-	uint64_t features;	 /* device-specific feature bits it offers */
+	const char *name; /* for messages, e.g. "virtio-blk" */
+	uint32_t device_id; /* DeviceID (5 "Device Types") */
+	uint64_t features; /* device-specific feature bits it offers */
 	unsigned int num_queues; /* <= VIRTIO_MMIO_QUEUES_MAX */
 	uint32_t queue_size_max; /* QueueNumMax of every queue, <= VIRTQ_SIZE_MAX */
 	/* The driver wrote `queue` to QueueNotify (only while the device is live). */
@@ -94,20 +94,20 @@ struct virtio_mmio_ops {
 
 struct virtio_mmio {
 	const struct virtio_mmio_ops *ops; /* NULL: an empty slot (DeviceID 0) */
-	void *backend;			   /* passed to the ops callbacks */
-	const uint8_t *config;		   /* device configuration space, little-endian */
+	void *backend; /* passed to the ops callbacks */
+	const uint8_t *config; /* device configuration space, little-endian */
 	uint32_t config_len;
 	irq_set_fn irq_set;
 	void *irq_ctx;
 	pthread_mutex_t lock;
 
-	uint32_t status;	      /* Status */
+	uint32_t status; /* Status */
 	uint32_t device_features_sel; /* DeviceFeaturesSel */
 	uint32_t driver_features_sel; /* DriverFeaturesSel */
-	uint64_t driver_features;     /* DriverFeatures, words 0 and 1 */
-	bool driver_features_extra;   /* the driver set a bit in a word above 1 */
-	uint32_t queue_sel;	      /* QueueSel */
-	uint32_t interrupt_status;    /* InterruptStatus */
+	uint64_t driver_features; /* DriverFeatures, words 0 and 1 */
+	bool driver_features_extra; /* the driver set a bit in a word above 1 */
+	uint32_t queue_sel; /* QueueSel */
+	uint32_t interrupt_status; /* InterruptStatus */
 	struct virtq queues[VIRTIO_MMIO_QUEUES_MAX];
 	uint64_t warnings; /* what the guest did wrong, for warn_guest(): shown a few times */
 };

@@ -22,10 +22,10 @@
 #define VIRTQ_DESC_SIZE 16 /* bytes per descriptor */
 
 /* Byte offsets inside the ring areas (2.7.6, 2.7.8). */
-#define VIRTQ_AVAIL_IDX	    2 /* avail->idx */
-#define VIRTQ_AVAIL_RING    4 /* avail->ring[0] */
-#define VIRTQ_USED_IDX	    2 /* used->idx */
-#define VIRTQ_USED_RING	    4 /* used->ring[0] */
+#define VIRTQ_AVAIL_IDX 2 /* avail->idx */
+#define VIRTQ_AVAIL_RING 4 /* avail->ring[0] */
+#define VIRTQ_USED_IDX 2 /* used->idx */
+#define VIRTQ_USED_RING 4 /* used->ring[0] */
 #define VIRTQ_USED_ELEM_LEN 8 /* one {id, len} element of used->ring */
 
 struct virtq_desc {

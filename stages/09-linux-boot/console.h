@@ -14,20 +14,20 @@
 typedef size_t (*console_deliver_fn)(void *device, const uint8_t *buf, size_t len);
 
 #define CONSOLE_ESCAPE 0x01 /* Ctrl-A: the next key is for the VMM, not the guest */
-#define CONSOLE_QUIT   'x'  /* Ctrl-A x: quit */
+#define CONSOLE_QUIT 'x' /* Ctrl-A x: quit */
 
 struct console {
 	console_deliver_fn deliver;
 	void *device;
 	pthread_mutex_t *lock; /* the device lock, held by every thread that touches the device */
-	pthread_cond_t room;   /* signalled when the receive FIFO may have room */
+	pthread_cond_t room; /* signalled when the receive FIFO may have room */
 	int in_fd, out_fd;
 	uint64_t in_bytes, out_bytes;
 	uint64_t dropped; /* keys typed while the guest took no input, lost (escape on only) */
 	/* Ctrl-A x calls quit(quit_ctx), without the lock; NULL: no escape sequence. */
 	void (*quit)(void *quit_ctx);
 	void *quit_ctx;
-	bool escape;	     /* in_fd is a terminal and quit is set: watch for Ctrl-A */
+	bool escape; /* in_fd is a terminal and quit is set: watch for Ctrl-A */
 	bool escape_pending; /* the last key was Ctrl-A */
 };
 

@@ -35,11 +35,11 @@
 
 /* Why the machine stopped; the first reason any thread gives wins. */
 enum machine_stop {
-	STOP_NONE,     /* running */
+	STOP_NONE, /* running */
 	STOP_POWEROFF, /* PSCI SYSTEM_OFF */
-	STOP_RESET,    /* PSCI SYSTEM_RESET */
-	STOP_QUIT,     /* Ctrl-A x */
-	STOP_ERROR,    /* a vCPU could not go on */
+	STOP_RESET, /* PSCI SYSTEM_RESET */
+	STOP_QUIT, /* Ctrl-A x */
+	STOP_ERROR, /* a vCPU could not go on */
 };
 
 /* One vCPU and the thread that runs it. */
@@ -61,11 +61,11 @@ struct stats {
 struct virtio_slot {
 	struct machine *m;
 	unsigned int index;
-	struct virtio_mmio *dev;     /* the transport on the bus: a device's, or `empty` */
-	struct virtio_mmio empty;    /* the transport of a slot with no device */
+	struct virtio_mmio *dev; /* the transport on the bus: a device's, or `empty` */
+	struct virtio_mmio empty; /* the transport of a slot with no device */
 	struct virtio_thread thread; /* serves dev, when the slot holds a device */
-	int irqfd;		     /* KVM_IRQFD's eventfd, or -1: interrupts by KVM_IRQ_LINE */
-	uint64_t irqs;		     /* interrupts raised, for --stats */
+	int irqfd; /* KVM_IRQFD's eventfd, or -1: interrupts by KVM_IRQ_LINE */
+	uint64_t irqs; /* interrupts raised, for --stats */
 };
 
 /* One boot of the machine, and what outlives it (the options, disks, console, stop state). */
@@ -100,8 +100,8 @@ struct machine {
 	/* Stopping: stop_lock orders the kicks against threads starting and ending. */
 	pthread_mutex_t stop_lock;
 	enum machine_stop stop; /* read without the lock by the vCPU threads (atomics) */
-	bool running;		/* the vCPU threads exist */
-	bool quit;		/* Ctrl-A x came, maybe between two boots */
+	bool running; /* the vCPU threads exist */
+	bool quit; /* Ctrl-A x came, maybe between two boots */
 };
 
 /* run.c */

@@ -18,17 +18,17 @@
 #include "pl011.h"
 #include "vcpu_features.h"
 
-#define DEFAULT_RAM	 (1UL << 30)
-#define MIN_RAM		 (8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
-#define MAX_RAM		 (1UL << 40) /* 1 TiB; the host's IPA size may allow less (checked later) */
-#define DEFAULT_CMDLINE	 "console=ttyAMA0 earlycon=pl011,0x09000000"
-#define OPT_DTB_OUT	 OPT_LONG_ONLY /* --dtb-out has no one-letter form */
-#define OPT_NO_REBOOT	 (OPT_LONG_ONLY + 1)
-#define OPT_PMU		 (OPT_LONG_ONLY + 2)
-#define OPT_NO_PMU	 (OPT_LONG_ONLY + 3)
-#define OPT_SVE		 (OPT_LONG_ONLY + 4)
-#define OPT_NO_SVE	 (OPT_LONG_ONLY + 5)
-#define OPT_SVE_VL	 (OPT_LONG_ONLY + 6)
+#define DEFAULT_RAM (1UL << 30)
+#define MIN_RAM (8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
+#define MAX_RAM (1UL << 40) /* 1 TiB; the host's IPA size may allow less (checked later) */
+#define DEFAULT_CMDLINE "console=ttyAMA0 earlycon=pl011,0x09000000"
+#define OPT_DTB_OUT OPT_LONG_ONLY /* --dtb-out has no one-letter form */
+#define OPT_NO_REBOOT (OPT_LONG_ONLY + 1)
+#define OPT_PMU (OPT_LONG_ONLY + 2)
+#define OPT_NO_PMU (OPT_LONG_ONLY + 3)
+#define OPT_SVE (OPT_LONG_ONLY + 4)
+#define OPT_NO_SVE (OPT_LONG_ONLY + 5)
+#define OPT_SVE_VL (OPT_LONG_ONLY + 6)
 #define OPT_NO_IOEVENTFD (OPT_LONG_ONLY + 7)
 
 static const struct opt table[] = {

@@ -17,11 +17,11 @@ struct disk_option {
 
 struct options {
 	uint64_t ram_size;
-	const char *kernel;  /* an arm64 Image, or a raw bare-metal binary */
-	const char *initrd;  /* NULL: none */
+	const char *kernel; /* an arm64 Image, or a raw bare-metal binary */
+	const char *initrd; /* NULL: none */
 	const char *cmdline; /* the kernel command line */
 	const char *dtb_out; /* NULL, or where to save the device tree */
-	int gic_version;     /* 2 or 3; 0: 3 if the host can, else 2 */
+	int gic_version; /* 2 or 3; 0: 3 if the host can, else 2 */
 	unsigned int ncpus;
 	struct disk_option disks[VIRTIO_SLOTS]; /* in slots 0.. */
 	unsigned int ndisks;

@@ -22,19 +22,19 @@
 #include "log.h"
 #include "pl031.h"
 
-#define RTCDR	     0x000 /* Data Register (read only): the counter */
-#define RTCMR	     0x004 /* Match Register */
-#define RTCLR	     0x008 /* Load Register: a write sets the counter */
-#define RTCCR	     0x00c /* Control Register: bit 0 starts the RTC */
-#define RTCIMSC	     0x010 /* Interrupt Mask Set or Clear register */
-#define RTCRIS	     0x014 /* Raw Interrupt Status (read only) */
-#define RTCMIS	     0x018 /* Masked Interrupt Status (read only) */
-#define RTCICR	     0x01c /* Interrupt Clear Register (write only) */
+#define RTCDR 0x000 /* Data Register (read only): the counter */
+#define RTCMR 0x004 /* Match Register */
+#define RTCLR 0x008 /* Load Register: a write sets the counter */
+#define RTCCR 0x00c /* Control Register: bit 0 starts the RTC */
+#define RTCIMSC 0x010 /* Interrupt Mask Set or Clear register */
+#define RTCRIS 0x014 /* Raw Interrupt Status (read only) */
+#define RTCMIS 0x018 /* Masked Interrupt Status (read only) */
+#define RTCICR 0x01c /* Interrupt Clear Register (write only) */
 #define RTCPERIPHID0 0xfe0 /* RTCPeriphID0-3 at 0xfe0-0xfec, then RTCPCellID0-3 to 0xffc */
 
-#define RTC_INT	    (1u << 0)	 /* the one interrupt bit of RTCIMSC, RTCRIS, RTCMIS, RTCICR */
-#define RTCCR_START (1u << 0)	 /* RTCCR: the RTC runs */
-#define PL031_WRAP  (1ull << 32) /* the counter's period, in seconds */
+#define RTC_INT (1u << 0) /* the one interrupt bit of RTCIMSC, RTCRIS, RTCMIS, RTCICR */
+#define RTCCR_START (1u << 0) /* RTCCR: the RTC runs */
+#define PL031_WRAP (1ull << 32) /* the counter's period, in seconds */
 
 /*
  * RTCPeriphID0-3 and RTCPCellID0-3 (TRM 3.3.9-3.3.16): part number 0x031, designer 0x41 (Arm),

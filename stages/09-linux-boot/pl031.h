@@ -33,14 +33,14 @@ struct pl031_host {
 
 struct pl031 {
 	struct pl031_host host;
-	uint32_t offset;   /* the counter minus now(), modulo 2^32 */
-	uint32_t mr;	   /* RTCMR: match register */
-	uint32_t lr;	   /* RTCLR: the value last loaded */
-	uint8_t imsc;	   /* RTCIMSC: interrupt mask (bit 0) */
-	uint8_t ris;	   /* RTCRIS: raw interrupt status (bit 0) */
+	uint32_t offset; /* the counter minus now(), modulo 2^32 */
+	uint32_t mr; /* RTCMR: match register */
+	uint32_t lr; /* RTCLR: the value last loaded */
+	uint8_t imsc; /* RTCIMSC: interrupt mask (bit 0) */
+	uint8_t ris; /* RTCRIS: raw interrupt status (bit 0) */
 	uint64_t alarm_at; /* the value of now() at which the counter next equals RTCMR */
-	int irq_level;	   /* the level last given to host.irq_set */
-	uint64_t ignored;  /* guest accesses that matched no register, and were dropped */
+	int irq_level; /* the level last given to host.irq_set */
+	uint64_t ignored; /* guest accesses that matched no register, and were dropped */
 };
 
 /*

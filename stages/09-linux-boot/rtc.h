@@ -14,10 +14,10 @@
 
 struct rtc {
 	struct pl031 dev;
-	int timerfd;	       /* CLOCK_REALTIME, armed for the PL031's next match */
-	pthread_t thread;      /* waits on timerfd */
+	int timerfd; /* CLOCK_REALTIME, armed for the PL031's next match */
+	pthread_t thread; /* waits on timerfd */
 	pthread_mutex_t *lock; /* the device lock, held whenever the PL031 is touched */
-	int vm;		       /* this boot's VM, for KVM_IRQ_LINE */
+	int vm; /* this boot's VM, for KVM_IRQ_LINE */
 	bool trace;
 	uint64_t irq_raised, irq_lowered; /* this boot's edges of SPI 2, for --stats */
 };

@@ -17,8 +17,8 @@
 #include "memmap.h"
 #include "vcpu_features.h"
 
-#define SVE_VQ_BITS 128	 /* a vector length is a multiple of 128 bits: vq quadwords */
-#define SVE_VL_MAX  2048 /* the longest the architecture allows (Arm ARM, SVE's ZCR_EL1.LEN) */
+#define SVE_VQ_BITS 128 /* a vector length is a multiple of 128 bits: vq quadwords */
+#define SVE_VL_MAX 2048 /* the longest the architecture allows (Arm ARM, SVE's ZCR_EL1.LEN) */
 
 unsigned int vcpu_features_parse_vl(const char *s)
 {

@@ -27,8 +27,8 @@
 /* What the command line asks for. */
 enum feature_want {
 	FEATURE_AUTO, /* if KVM offers it (the default) */
-	FEATURE_ON,   /* required: no VM without it */
-	FEATURE_OFF,  /* never */
+	FEATURE_ON, /* required: no VM without it */
+	FEATURE_OFF, /* never */
 };
 
 struct vcpu_feature_options {

@@ -24,7 +24,7 @@
 #include "virtio_mmio.h"
 
 /* Status bits a driver may write; DEVICE_NEEDS_RESET belongs to the device. */
-#define VIRTIO_MMIO_DRIVER_STATUS                                                       \
+#define VIRTIO_MMIO_DRIVER_STATUS \
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
 	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED)
 

@@ -11,15 +11,15 @@
 
 #include "virtio_mmio.h"
 
-#define VIRTIO_RNG_DEVICE_ID  4	   /* DeviceID of an entropy source (5.4.1) */
-#define VIRTIO_RNG_REQUESTQ   0	   /* requestq, its one queue (5.4.2) */
-#define VIRTIO_RNG_QUEUE_SIZE 64   /* QueueNumMax */
-#define VIRTIO_RNG_FILL_MAX   4096 /* the most bytes put in one buffer; the driver asks again */
+#define VIRTIO_RNG_DEVICE_ID 4 /* DeviceID of an entropy source (5.4.1) */
+#define VIRTIO_RNG_REQUESTQ 0 /* requestq, its one queue (5.4.2) */
+#define VIRTIO_RNG_QUEUE_SIZE 64 /* QueueNumMax */
+#define VIRTIO_RNG_FILL_MAX 4096 /* the most bytes put in one buffer; the driver asks again */
 
 struct virtio_rng {
 	struct virtio_mmio mmio; /* register this on the MMIO bus */
-	uint64_t bytes;		 /* random bytes given to the guest, for --stats */
-	uint64_t host_errors;	 /* buffers handed back empty because getrandom() failed */
+	uint64_t bytes; /* random bytes given to the guest, for --stats */
+	uint64_t host_errors; /* buffers handed back empty because getrandom() failed */
 };
 
 /* host is where the device's interrupts and notifications go (virtio_mmio.h). */

@@ -30,14 +30,14 @@ struct virtio_thread {
 	struct virtio_mmio *dev;
 	unsigned int nqueues;
 	int queue_fds[VIRTIO_MMIO_QUEUES_MAX]; /* one eventfd per queue: its notifications */
-	int wake_fd;	/* an eventfd of our own: stop, or come back for requests left over */
+	int wake_fd; /* an eventfd of our own: stop, or come back for requests left over */
 	uint32_t again; /* queues (a bit each) with requests left after a batch (atomics) */
-	bool stop;	/* atomics */
+	bool stop; /* atomics */
 	bool started;
 	pthread_t thread;
-	const char *name;  /* for --trace */
-	FILE *trace;	   /* NULL: no trace */
-	bool in_kernel;	   /* KVM adds to queue_fds itself (KVM_IOEVENTFD): said in the trace */
+	const char *name; /* for --trace */
+	FILE *trace; /* NULL: no trace */
+	bool in_kernel; /* KVM adds to queue_fds itself (KVM_IOEVENTFD): said in the trace */
 	uint64_t notifies; /* what the queue eventfds counted: notifications, by either path */
 };
 

@@ -39,22 +39,22 @@
 #include "virtio_console.h"
 #include "virtio_host.h"
 
-#define RAM_GPA	     0x10000ull
-#define RAM_SIZE     0x10000
+#define RAM_GPA 0x10000ull
+#define RAM_SIZE 0x10000
 #define DISK_SECTORS 64
-#define ACTIONS_MAX  32
-#define ACTION_LEN   8
-#define RAM_INPUT    (2 + ACTIONS_MAX * ACTION_LEN)
+#define ACTIONS_MAX 32
+#define ACTION_LEN 8
+#define RAM_INPUT (2 + ACTIONS_MAX * ACTION_LEN)
 
 /* Queue areas in the RAM image (offsets): descriptors, avail ring +0x100, used ring +0x200. */
-#define IMG_BLK_Q     0x0000
-#define IMG_CON_RX_Q  0x1000
-#define IMG_CON_TX_Q  0x2000
-#define IMG_CON_BUFS  0x3000 /* 64 bytes per receive buffer, then transmit text at +0x800 */
-#define IMG_HEADERS   0x4000 /* virtio-blk: 16 bytes per request */
-#define IMG_STATUS    0x4100 /* 1 byte per request */
-#define IMG_TABLE     0x4200 /* indirect table */
-#define IMG_DATA      0x4800
+#define IMG_BLK_Q 0x0000
+#define IMG_CON_RX_Q 0x1000
+#define IMG_CON_TX_Q 0x2000
+#define IMG_CON_BUFS 0x3000 /* 64 bytes per receive buffer, then transmit text at +0x800 */
+#define IMG_HEADERS 0x4000 /* virtio-blk: 16 bytes per request */
+#define IMG_STATUS 0x4100 /* 1 byte per request */
+#define IMG_TABLE 0x4200 /* indirect table */
+#define IMG_DATA 0x4800
 #define IMG_QUEUE_NUM 16
 
 /* The log functions are tests/fuzz/quiet_log.c's: silent, and abort() for die(). */
@@ -74,10 +74,10 @@ static struct virtio_mmio empty;
 /* The virtio devices as the fuzzer's driver sees them. */
 struct drv {
 	struct virtio_mmio *mmio;
-	uint64_t base;			       /* MMIO window */
+	uint64_t base; /* MMIO window */
 	uint64_t area[VIRTIO_MMIO_QUEUES_MAX]; /* queue areas in RAM (GPAs) */
-	uint32_t num[VIRTIO_MMIO_QUEUES_MAX];  /* QueueNum the driver set */
-	struct fuzz_host host;		       /* its interrupt line, what it was notified of */
+	uint32_t num[VIRTIO_MMIO_QUEUES_MAX]; /* QueueNum the driver set */
+	struct fuzz_host host; /* its interrupt line, what it was notified of */
 };
 static struct drv drvs[3];
 static int uart_line;

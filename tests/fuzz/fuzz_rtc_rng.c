@@ -29,16 +29,16 @@
 #include "virtio_host.h"
 #include "virtio_rng.h"
 
-#define STEPS	  32
-#define STEP_LEN  8
-#define HEADER	  4
-#define RAM_AT	  (HEADER + STEPS * STEP_LEN)
-#define RAM_GPA	  0x10000ull
-#define RAM_SIZE  0x10000
-#define IMG_DESC  0x0000 /* up to 128 descriptors */
+#define STEPS 32
+#define STEP_LEN 8
+#define HEADER 4
+#define RAM_AT (HEADER + STEPS * STEP_LEN)
+#define RAM_GPA 0x10000ull
+#define RAM_SIZE 0x10000
+#define IMG_DESC 0x0000 /* up to 128 descriptors */
 #define IMG_AVAIL 0x0800
-#define IMG_USED  0x1000
-#define IMG_BUFS  0x2000 /* 64-byte buffers */
+#define IMG_USED 0x1000
+#define IMG_BUFS 0x2000 /* 64-byte buffers */
 
 /* The log functions are tests/fuzz/quiet_log.c's: silent, and abort() for die(). */
 

@@ -43,22 +43,22 @@
 #include "virtio_host.h"
 
 /* Low in the address space, so that small numbers the fuzzer tries are guest addresses. */
-#define RAM_GPA	     0x10000ull
-#define RAM_SIZE     0x10000
+#define RAM_GPA 0x10000ull
+#define RAM_SIZE 0x10000
 #define DISK_SECTORS 64
-#define HEADER_LEN   32
-#define ACCESS_LEN   8
+#define HEADER_LEN 32
+#define ACCESS_LEN 8
 #define ACCESSES_MAX 8
-#define RAM_IMAGE    (HEADER_LEN + ACCESSES_MAX * ACCESS_LEN)
+#define RAM_IMAGE (HEADER_LEN + ACCESSES_MAX * ACCESS_LEN)
 
 /* Where the built-in image puts things, as offsets into RAM. */
-#define IMG_DESC    0x000 /* 16 descriptors */
-#define IMG_AVAIL   0x100
-#define IMG_USED    0x200
+#define IMG_DESC 0x000 /* 16 descriptors */
+#define IMG_AVAIL 0x100
+#define IMG_USED 0x200
 #define IMG_HEADERS 0x400 /* 16 bytes per request */
-#define IMG_STATUS  0x500 /* 1 byte per request */
-#define IMG_TABLE   0x600 /* indirect table */
-#define IMG_DATA    0x800
+#define IMG_STATUS 0x500 /* 1 byte per request */
+#define IMG_TABLE 0x600 /* indirect table */
+#define IMG_DATA 0x800
 
 /* The log functions are tests/fuzz/quiet_log.c's: silent, and abort() for die(). */
 

@@ -11,8 +11,8 @@
 
 struct fuzz_host {
 	unsigned int pending; /* queues notified and not served yet, a bit each */
-	int line;	      /* the interrupt line's level */
-	unsigned int batch;   /* requests per virtio_mmio_serve(), at least 1 */
+	int line; /* the interrupt line's level */
+	unsigned int batch; /* requests per virtio_mmio_serve(), at least 1 */
 };
 
 static void fuzz_notified(void *ctx, unsigned int queue)

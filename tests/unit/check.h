@@ -45,14 +45,14 @@ static inline int check_done(const char *name)
 	return check_failed ? 1 : 0;
 }
 
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!check_count(!!(cond)))                                                      \
+#define CHECK(cond) \
+	do { \
+		if (!check_count(!!(cond))) \
 			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
 	} while (0)
 #define CHECK_EQ(a, b) \
 	check_eq((unsigned long long)(a), (unsigned long long)(b), #a, #b, __FILE__, __LINE__)
-#define CHECK_STR(a, b)	 check_str((a), (b), #a, #b, __FILE__, __LINE__)
+#define CHECK_STR(a, b) check_str((a), (b), #a, #b, __FILE__, __LINE__)
 #define CHECK_DONE(name) check_done(name)
 
 #endif

@@ -23,8 +23,8 @@
 #include "guest_mem.h"
 
 #define RAM_BASE 0x40000000ULL
-#define MIB	 0x100000ULL
-#define GIB	 0x40000000ULL
+#define MIB 0x100000ULL
+#define GIB 0x40000000ULL
 
 static char tmpdir[] = "/tmp/test_boot.XXXXXX";
 static char kernel_path[64], initrd_path[64];
@@ -289,8 +289,8 @@ static void test_parse(void)
  * section table (PE/COFF specification, "File Headers", "Section Table"). A file shorter than
  * its sections say, or one whose headers themselves run past its end, is a truncated file.
  */
-#define PE_AT	 0x40
-#define PE_OPT	 0x70 /* SizeOfOptionalHeader */
+#define PE_AT 0x40
+#define PE_OPT 0x70 /* SizeOfOptionalHeader */
 #define PE_TABLE (PE_AT + 24 + PE_OPT)
 
 static void put_section(uint8_t *p, unsigned int i, uint32_t pointer, uint32_t size)
@@ -311,7 +311,7 @@ static void test_pe(void)
 	put_le64(p + 16, 0x10000);
 	put_le32(p + 60, PE_AT);
 	memcpy(p + PE_AT, "PE\0\0", 4);
-	put_le16(p + PE_AT + 6, 2);	  /* NumberOfSections */
+	put_le16(p + PE_AT + 6, 2); /* NumberOfSections */
 	put_le16(p + PE_AT + 20, PE_OPT); /* SizeOfOptionalHeader */
 	put_section(p, 0, 0x1000, 0x1000);
 	put_section(p, 1, 0x2000, 0x1000); /* ends exactly at the end of the file */

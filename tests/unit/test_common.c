@@ -511,7 +511,7 @@ static void test_term(void)
 	CHECK(!(t.c_lflag & ICANON));
 	CHECK(!(t.c_lflag & ECHO));
 	CHECK(!(t.c_lflag & IEXTEN));
-	CHECK(t.c_lflag & ISIG);  /* Ctrl-C still stops the VMM */
+	CHECK(t.c_lflag & ISIG); /* Ctrl-C still stops the VMM */
 	CHECK(t.c_oflag & OPOST); /* guests print bare "\n" */
 	CHECK(!(t.c_iflag & (ICRNL | IXON)));
 	CHECK_EQ(t.c_cflag & CSIZE, CS8);

@@ -463,10 +463,10 @@ static void test_invalid(void)
 {
 	struct dtb_machine m;
 
-#define CHECK_BAD(field, value)                                                 \
-	do {                                                                    \
-		m = machine();                                                  \
-		m.field = value;                                                \
+#define CHECK_BAD(field, value) \
+	do { \
+		m = machine(); \
+		m.field = value; \
 		CHECK_EQ(dtb_build(&m, blob, sizeof(blob)), -FDT_ERR_BADVALUE); \
 	} while (0)
 	CHECK_BAD(gic_version, 4);

@@ -10,24 +10,24 @@
 #include "check.h"
 #include "pl011.h"
 
-#define UARTDR	  0x000
-#define UARTRSR	  0x004
-#define UARTFR	  0x018
-#define UARTILPR  0x020
-#define UARTIBRD  0x024
-#define UARTFBRD  0x028
+#define UARTDR 0x000
+#define UARTRSR 0x004
+#define UARTFR 0x018
+#define UARTILPR 0x020
+#define UARTIBRD 0x024
+#define UARTFBRD 0x028
 #define UARTLCR_H 0x02c
-#define UARTCR	  0x030
-#define UARTIFLS  0x034
-#define UARTIMSC  0x038
-#define UARTRIS	  0x03c
-#define UARTMIS	  0x040
-#define UARTICR	  0x044
+#define UARTCR 0x030
+#define UARTIFLS 0x034
+#define UARTIMSC 0x038
+#define UARTRIS 0x03c
+#define UARTMIS 0x040
+#define UARTICR 0x044
 #define UARTDMACR 0x048
 
-#define FR_CTS	0x01
-#define FR_DSR	0x02
-#define FR_DCD	0x04
+#define FR_CTS 0x01
+#define FR_DSR 0x02
+#define FR_DCD 0x04
 #define FR_BUSY 0x08
 #define FR_RXFE 0x10
 #define FR_TXFF 0x20
@@ -38,7 +38,7 @@
 #define INT_TX 0x20
 #define INT_RT 0x40
 
-#define CR_ON	  0x0301 /* UARTEN | TXE | RXE */
+#define CR_ON 0x0301 /* UARTEN | TXE | RXE */
 #define LCR_H_FEN 0x10
 
 /* The host side, recorded. */
@@ -231,7 +231,7 @@ static void test_receive(void)
 	CHECK_EQ(rd(&u, UARTDR), 'a');
 	CHECK_EQ(h.wanted, 2);
 	CHECK_EQ(rd(&u, UARTFR) & (FR_RXFE | FR_RXFF), FR_RXFE);
-	CHECK_EQ(h.wanted, 3);	     /* a UARTFR read with room asks too */
+	CHECK_EQ(h.wanted, 3); /* a UARTFR read with room asks too */
 	CHECK_EQ(rd(&u, UARTDR), 0); /* an empty FIFO reads as 0 */
 
 	/* FIFO mode: 32 bytes, first in first out, across the ring's wrap-around. */
@@ -354,16 +354,16 @@ static void test_bad_accesses(void)
 	wr(&u, UARTIBRD, 0x55);
 	memcpy(&before, &u, sizeof(u));
 
-	CHECK_EQ(rd(&u, 0x008), 0);		      /* a reserved offset */
-	CHECK_EQ(rd(&u, 0x800), 0);		      /* the middle of the page */
-	CHECK_EQ(rd(&u, UARTICR), 0);		      /* write-only */
-	CHECK_EQ(pl011_read(&u, UARTIBRD, 8), 0);     /* 64 bits wide */
+	CHECK_EQ(rd(&u, 0x008), 0); /* a reserved offset */
+	CHECK_EQ(rd(&u, 0x800), 0); /* the middle of the page */
+	CHECK_EQ(rd(&u, UARTICR), 0); /* write-only */
+	CHECK_EQ(pl011_read(&u, UARTIBRD, 8), 0); /* 64 bits wide */
 	CHECK_EQ(pl011_read(&u, UARTIBRD + 1, 1), 0); /* not at a register's start */
-	CHECK_EQ(pl011_read(&u, UARTIBRD, 3), 0);     /* no such width */
+	CHECK_EQ(pl011_read(&u, UARTIBRD, 3), 0); /* no such width */
 	CHECK_EQ(u.ignored, 6);
 
 	wr(&u, 0x008, 0xff);
-	wr(&u, 0xffc, 0);  /* UARTPCellID3 is read-only */
+	wr(&u, 0xffc, 0); /* UARTPCellID3 is read-only */
 	wr(&u, UARTFR, 0); /* so is UARTFR */
 	wr(&u, UARTRIS, 0x7ff);
 	wr(&u, UARTMIS, 0x7ff);

@@ -11,14 +11,14 @@
 #include "check.h"
 #include "pl031.h"
 
-#define RTCDR	0x000
-#define RTCMR	0x004
-#define RTCLR	0x008
-#define RTCCR	0x00c
+#define RTCDR 0x000
+#define RTCMR 0x004
+#define RTCLR 0x008
+#define RTCCR 0x00c
 #define RTCIMSC 0x010
-#define RTCRIS	0x014
-#define RTCMIS	0x018
-#define RTCICR	0x01c
+#define RTCRIS 0x014
+#define RTCMIS 0x018
+#define RTCICR 0x01c
 
 #define T0 1764633600ull /* 2025-12-02 00:00:00 UTC, the host clock at the start */
 
@@ -26,7 +26,7 @@
 struct host {
 	uint64_t now;
 	uint64_t alarm; /* the last wake-up asked for */
-	int alarms;	/* how many were asked for */
+	int alarms; /* how many were asked for */
 	int level, irq_calls;
 };
 

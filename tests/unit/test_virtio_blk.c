@@ -13,18 +13,18 @@
 #include "virtio_driver.h"
 #include "virtio_blk.h"
 
-#define SECTORS	 16
-#define SERIAL	 "0123456789abcdefghijKLMN" /* longer than 20 bytes: truncated */
+#define SECTORS 16
+#define SERIAL "0123456789abcdefghijKLMN" /* longer than 20 bytes: truncated */
 #define FEATURES VIRTIO_F_VERSION_1
-#define LIVE                                                                            \
+#define LIVE \
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
 	 VIRTIO_STATUS_DRIVER_OK)
 
 /* Buffers of one request at `base`: header, status byte, data. */
-#define HDR(base)    (base)
+#define HDR(base) (base)
 #define STATUS(base) ((base) + 0x100)
-#define DATA(base)   ((base) + 0x1000)
-#define REQ	     BUF_GPA
+#define DATA(base) ((base) + 0x1000)
+#define REQ BUF_GPA
 
 static struct virtio_blk blk;
 static struct irq_line irq;
@@ -249,11 +249,11 @@ static void test_out_of_range(void)
 	CHECK_EQ(submit(VIRTIO_BLK_T_IN, SECTORS, 512), VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(last_used_len(), 0); /* the status byte is 512 bytes in: nothing before it */
 	CHECK_EQ(submit(VIRTIO_BLK_T_IN, SECTORS - 1, 1024), VIRTIO_BLK_S_IOERR); /* crosses */
-	CHECK_EQ(ram_at(DATA(REQ))[0], 0xcc);					  /* nothing read */
+	CHECK_EQ(ram_at(DATA(REQ))[0], 0xcc); /* nothing read */
 	CHECK_EQ(submit(VIRTIO_BLK_T_IN, UINT64_MAX, 512), VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(submit(VIRTIO_BLK_T_IN, UINT64_MAX / 512 + 1, 512), VIRTIO_BLK_S_IOERR);
 	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, SECTORS - 1, 1024), VIRTIO_BLK_S_IOERR);
-	CHECK_EQ(disk_byte((SECTORS - 1) * 512), 'A' + SECTORS - 1);	 /* nothing written */
+	CHECK_EQ(disk_byte((SECTORS - 1) * 512), 'A' + SECTORS - 1); /* nothing written */
 	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, SECTORS, 0), VIRTIO_BLK_S_OK); /* empty, at the end */
 	CHECK_EQ(submit(VIRTIO_BLK_T_OUT, SECTORS + 1, 0), VIRTIO_BLK_S_IOERR); /* beyond it */
 	/* Data lengths must be whole sectors. */

@@ -17,7 +17,7 @@
 #include "virtio_driver.h"
 #include "virtio_console.h"
 
-#define LIVE                                                                            \
+#define LIVE \
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
 	 VIRTIO_STATUS_DRIVER_OK)
 
@@ -74,7 +74,7 @@ static void test_identity(void)
 	CHECK_EQ(drv_r(&con.mmio, VIRTIO_MMIO_DEVICE_FEATURES),
 		 (uint32_t)(VIRTIO_F_EVENT_IDX | VIRTIO_F_INDIRECT_DESC)); /* no SIZE/MULTIPORT */
 	drv_w(&con.mmio, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	CHECK_EQ(drv_r(&con.mmio, VIRTIO_MMIO_DEVICE_FEATURES), 1);	     /* VERSION_1 */
+	CHECK_EQ(drv_r(&con.mmio, VIRTIO_MMIO_DEVICE_FEATURES), 1); /* VERSION_1 */
 	CHECK_EQ(virtio_mmio_read(&con.mmio, VIRTIO_MMIO_CONFIG + 0, 2), 0); /* cols */
 	CHECK_EQ(virtio_mmio_read(&con.mmio, VIRTIO_MMIO_CONFIG + 2, 2), 0); /* rows */
 	CHECK_EQ(virtio_mmio_read(&con.mmio, VIRTIO_MMIO_CONFIG + 4, 4), 0); /* max_nr_ports */
@@ -220,7 +220,7 @@ static void test_output_error(void)
 	close(broken[1]);
 }
 
-#define STREAM_LEN  200
+#define STREAM_LEN 200
 #define STREAM_BUFS 64 /* 4-byte receive buffers, at most 8 outstanding */
 
 static uint8_t stream[STREAM_LEN];

@@ -12,13 +12,13 @@
 #include "log.h"
 #include "virtio_driver.h"
 
-#define FAKE_ID	      0x2a
+#define FAKE_ID 0x2a
 #define FAKE_FEATURES (1ull << 3 | 1ull << 40) /* device-specific bits the fake offers */
-#define FAKE_QMAX     16
-#define ALL_FEATURES  (FAKE_FEATURES | VIRTIO_MMIO_TRANSPORT_FEATURES)
-#define STATUS_SETUP  (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER)
-#define STATUS_FEAT   (STATUS_SETUP | VIRTIO_STATUS_FEATURES_OK)
-#define STATUS_LIVE   (STATUS_FEAT | VIRTIO_STATUS_DRIVER_OK)
+#define FAKE_QMAX 16
+#define ALL_FEATURES (FAKE_FEATURES | VIRTIO_MMIO_TRANSPORT_FEATURES)
+#define STATUS_SETUP (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER)
+#define STATUS_FEAT (STATUS_SETUP | VIRTIO_STATUS_FEATURES_OK)
+#define STATUS_LIVE (STATUS_FEAT | VIRTIO_STATUS_DRIVER_OK)
 
 /* The fake backend: completes every request with 7 bytes written, and counts them. */
 static struct fake {
@@ -129,10 +129,10 @@ static void test_access_size(void)
 	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG + 4, 4), 0x88776655);
 	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG, 8), 0x8877665544332211ull);
 	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG + 9, 1), 0xaa);
-	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG + 1, 2), 0);  /* misaligned */
-	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG + 8, 4), 0);  /* runs past the end */
+	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG + 1, 2), 0); /* misaligned */
+	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG + 8, 4), 0); /* runs past the end */
 	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG + 10, 1), 0); /* past the end */
-	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG, 3), 0);      /* odd size */
+	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG, 3), 0); /* odd size */
 	CHECK_EQ(virtio_mmio_read(d, 0xfff, 1), 0);
 	virtio_mmio_write(d, VIRTIO_MMIO_CONFIG, 1, 0);
 	CHECK_EQ(virtio_mmio_read(d, VIRTIO_MMIO_CONFIG, 1), 0x11);

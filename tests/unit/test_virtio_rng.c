@@ -13,7 +13,7 @@
 #include "virtio_driver.h"
 #include "virtio_rng.h"
 
-#define LIVE                                                                            \
+#define LIVE \
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
 	 VIRTIO_STATUS_DRIVER_OK)
 #define QNUM 64 /* the driver's queue size: QueueNumMax */

@@ -26,11 +26,11 @@
 #include "virtio_driver.h"
 #include "virtio_thread.h"
 
-#define LIVE                                                                            \
+#define LIVE \
 	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | \
 	 VIRTIO_STATUS_DRIVER_OK)
-#define WATCHDOG_S 60	/* far more than any of this takes: only a hang gets there */
-#define HAMMER	   2000 /* requests the hammering driver makes */
+#define WATCHDOG_S 60 /* far more than any of this takes: only a hang gets there */
+#define HAMMER 2000 /* requests the hammering driver makes */
 
 static struct irq_line irq;
 static struct drv_queue qs[1];
@@ -38,10 +38,10 @@ static struct drv_queue qs[1];
 /* The fake device: a request either completes at once, or runs until it is cancelled. */
 static struct fake {
 	struct virtio_mmio mmio;
-	bool slow;	  /* the next requests run until cancelled */
-	int in_request;	  /* a slow request has started (atomics) */
+	bool slow; /* the next requests run until cancelled */
+	int in_request; /* a slow request has started (atomics) */
 	int cancels_seen; /* slow requests that saw the cancel (atomics) */
-	int served;	  /* requests that completed normally (atomics) */
+	int served; /* requests that completed normally (atomics) */
 } fake;
 
 static void pause_briefly(void)
@@ -214,7 +214,7 @@ static struct {
 	unsigned int done;
 } hammer;
 
-#define H_HDR  (BUF_GPA + 0x0000) /* request header */
+#define H_HDR (BUF_GPA + 0x0000) /* request header */
 #define H_DATA (BUF_GPA + 0x1000) /* 4 KiB read into here */
 #define H_STAT (BUF_GPA + 0x3000) /* status byte */
 

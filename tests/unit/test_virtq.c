@@ -129,11 +129,11 @@ static void expect_bad_desc(uint64_t addr, uint32_t len, int err)
 
 static void test_bad_buffers(void)
 {
-	expect_bad_desc(RAM_GPA - 16, 16, -VIRTQ_E_BUF);	     /* before RAM */
-	expect_bad_desc(RAM_END - 8, 16, -VIRTQ_E_BUF);		     /* straddles the end */
-	expect_bad_desc(RAM_END + 0x1000, 1, -VIRTQ_E_BUF);	     /* after RAM */
+	expect_bad_desc(RAM_GPA - 16, 16, -VIRTQ_E_BUF); /* before RAM */
+	expect_bad_desc(RAM_END - 8, 16, -VIRTQ_E_BUF); /* straddles the end */
+	expect_bad_desc(RAM_END + 0x1000, 1, -VIRTQ_E_BUF); /* after RAM */
 	expect_bad_desc(0xffffffffffffff00ull, 0x200, -VIRTQ_E_BUF); /* addr + len wraps */
-	expect_bad_desc(RAM_GPA, 0xffffffff, -VIRTQ_E_BUF);	     /* longer than RAM */
+	expect_bad_desc(RAM_GPA, 0xffffffff, -VIRTQ_E_BUF); /* longer than RAM */
 }
 
 static void test_bad_indices(void)

@@ -20,14 +20,14 @@
 #include "guest_mem.h"
 #include "virtio_mmio.h"
 
-#define RAM_GPA	 0x40000000ull
+#define RAM_GPA 0x40000000ull
 #define RAM_SIZE 0x100000ull /* 1 MiB is plenty for a few queues and buffers */
-#define RAM_END	 (RAM_GPA + RAM_SIZE)
+#define RAM_END (RAM_GPA + RAM_SIZE)
 
 /* Where drv_setup() puts queue q: a 16 KiB area each, well aligned for any size <= 256. */
 #define QUEUE_AREA(q) (RAM_GPA + 0x1000 + (uint64_t)(q)*0x4000)
 /* Scratch space for buffers and indirect tables. */
-#define BUF_GPA	      (RAM_GPA + 0x20000)
+#define BUF_GPA (RAM_GPA + 0x20000)
 
 static struct guest_mem ram;
 
