@@ -422,12 +422,15 @@ bool virtio_mmio_serve(struct virtio_mmio *dev, unsigned int queue, unsigned int
 		dev->busy = false;
 		pthread_cond_broadcast(&dev->idle);
 		/*
-		 * Reset, failed or disabled meanwhile: the chain belongs to no queue any more. Cancelled
-		 * (the machine stops): the request was not done, and nobody waits for it.
+		 * Reset, failed or disabled meanwhile: the chain belongs to no queue any more, and what
+		 * was pushed before belongs to the old one (no interrupt for it). Cancelled (the
+		 * machine stops): the request was not done, and nobody waits for it.
 		 */
 		if (dev->generation != generation || !virtio_mmio_live(dev) || !vq->ready ||
-		    virtio_mmio_cancelled(dev))
+		    virtio_mmio_cancelled(dev)) {
+			pushed = false;
 			break;
+		}
 		if (broken) {
 			virtio_mmio_fail(dev, "queue %u, request (head %u): %s", queue, c->head,
 					 broken);
@@ -439,8 +442,8 @@ bool virtio_mmio_serve(struct virtio_mmio *dev, unsigned int queue, unsigned int
 	}
 	if (r < 0)
 		virtio_mmio_fail(dev, "queue %u: %s", queue, virtq_strerror(r));
-	/* One interrupt for the batch, if the driver wants one (and the queue still exists). */
-	if (pushed && virtio_mmio_live(dev) && vq->ready)
+	/* One interrupt for the batch, if the driver wants one (a failure above gave its own). */
+	if (pushed && virtio_mmio_live(dev))
 		virtio_mmio_signal_used(dev, queue);
 	pthread_mutex_unlock(&dev->lock);
 	return served == budget;

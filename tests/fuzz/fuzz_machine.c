@@ -46,6 +46,8 @@
 #define ACTION_LEN 8
 #define RAM_INPUT (2 + ACTIONS_MAX * ACTION_LEN)
 
+#include "fuzz_input.h" /* needs RAM_GPA */
+
 /* Queue areas in the RAM image (offsets): descriptors, avail ring +0x100, used ring +0x200. */
 #define IMG_BLK_Q 0x0000
 #define IMG_CON_RX_Q 0x1000
@@ -82,37 +84,12 @@ struct drv {
 static struct drv drvs[3];
 static int uart_line;
 
-static uint64_t get_le(const uint8_t *data, size_t size, size_t off, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		if (off + i < size)
-			v |= (uint64_t)data[off + i] << (8 * i);
-	return v;
-}
-
-static void put_le(uint64_t off, uint64_t val, unsigned int bytes)
-{
-	for (unsigned int i = 0; i < bytes; i++)
-		image[off + i] = (uint8_t)(val >> (8 * i));
-}
-
-static void image_desc(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
-		       uint16_t next)
-{
-	put_le(table + 16 * i, RAM_GPA + addr, 8);
-	put_le(table + 16 * i + 8, len, 4);
-	put_le(table + 16 * i + 12, flags, 2);
-	put_le(table + 16 * i + 14, next, 2);
-}
-
 /* Make the chains with these heads available in the queue at `area` (avail ring at +0x100). */
 static void image_avail(uint64_t area, const uint16_t *heads, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
-		put_le(area + 0x100 + 4 + 2 * i, heads[i], 2);
-	put_le(area + 0x100 + 2, n, 2);
+		put_le(image, area + 0x100 + 4 + 2 * i, heads[i], 2);
+	put_le(image, area + 0x100 + 2, n, 2);
 }
 
 static void image_build(void)
@@ -122,34 +99,34 @@ static void image_build(void)
 			      tx_heads[] = { 0, 1 };
 
 	/* virtio-blk: read sectors 0-1; write sector 2 in two pieces; GET_ID (indirect); flush. */
-	put_le(IMG_HEADERS, VIRTIO_BLK_T_IN, 4);
-	image_desc(IMG_BLK_Q, 0, IMG_HEADERS, 16, next, 1);
-	image_desc(IMG_BLK_Q, 1, IMG_DATA, 1024, next | wr, 2);
-	image_desc(IMG_BLK_Q, 2, IMG_STATUS, 1, wr, 0);
-	put_le(IMG_HEADERS + 16, VIRTIO_BLK_T_OUT, 4);
-	put_le(IMG_HEADERS + 16 + 8, 2, 8);
-	image_desc(IMG_BLK_Q, 3, IMG_HEADERS + 16, 16, next, 4);
-	image_desc(IMG_BLK_Q, 4, IMG_DATA + 0x400, 256, next, 5);
-	image_desc(IMG_BLK_Q, 5, IMG_DATA + 0x600, 256, next, 6);
-	image_desc(IMG_BLK_Q, 6, IMG_STATUS + 1, 1, wr, 0);
-	put_le(IMG_HEADERS + 32, VIRTIO_BLK_T_GET_ID, 4);
-	image_desc(IMG_BLK_Q, 7, IMG_TABLE, 3 * 16, VIRTQ_DESC_F_INDIRECT, 0);
-	image_desc(IMG_TABLE, 0, IMG_HEADERS + 32, 16, next, 1);
-	image_desc(IMG_TABLE, 1, IMG_DATA + 0x800, 32, next | wr, 2);
-	image_desc(IMG_TABLE, 2, IMG_STATUS + 2, 1, wr, 0);
-	put_le(IMG_HEADERS + 48, VIRTIO_BLK_T_FLUSH, 4);
-	image_desc(IMG_BLK_Q, 8, IMG_HEADERS + 48, 16, next, 9);
-	image_desc(IMG_BLK_Q, 9, IMG_STATUS + 3, 1, wr, 0);
+	put_le(image, IMG_HEADERS, VIRTIO_BLK_T_IN, 4);
+	image_desc(image, IMG_BLK_Q, 0, IMG_HEADERS, 16, next, 1);
+	image_desc(image, IMG_BLK_Q, 1, IMG_DATA, 1024, next | wr, 2);
+	image_desc(image, IMG_BLK_Q, 2, IMG_STATUS, 1, wr, 0);
+	put_le(image, IMG_HEADERS + 16, VIRTIO_BLK_T_OUT, 4);
+	put_le(image, IMG_HEADERS + 16 + 8, 2, 8);
+	image_desc(image, IMG_BLK_Q, 3, IMG_HEADERS + 16, 16, next, 4);
+	image_desc(image, IMG_BLK_Q, 4, IMG_DATA + 0x400, 256, next, 5);
+	image_desc(image, IMG_BLK_Q, 5, IMG_DATA + 0x600, 256, next, 6);
+	image_desc(image, IMG_BLK_Q, 6, IMG_STATUS + 1, 1, wr, 0);
+	put_le(image, IMG_HEADERS + 32, VIRTIO_BLK_T_GET_ID, 4);
+	image_desc(image, IMG_BLK_Q, 7, IMG_TABLE, 3 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	image_desc(image, IMG_TABLE, 0, IMG_HEADERS + 32, 16, next, 1);
+	image_desc(image, IMG_TABLE, 1, IMG_DATA + 0x800, 32, next | wr, 2);
+	image_desc(image, IMG_TABLE, 2, IMG_STATUS + 2, 1, wr, 0);
+	put_le(image, IMG_HEADERS + 48, VIRTIO_BLK_T_FLUSH, 4);
+	image_desc(image, IMG_BLK_Q, 8, IMG_HEADERS + 48, 16, next, 9);
+	image_desc(image, IMG_BLK_Q, 9, IMG_STATUS + 3, 1, wr, 0);
 	image_avail(IMG_BLK_Q, blk_heads, 4);
 
 	/* virtio-console: four 64-byte receive buffers; "hello, " and "world\n" to transmit. */
 	for (unsigned int i = 0; i < 4; i++)
-		image_desc(IMG_CON_RX_Q, i, IMG_CON_BUFS + 64 * i, 64, wr, 0);
+		image_desc(image, IMG_CON_RX_Q, i, IMG_CON_BUFS + 64 * i, 64, wr, 0);
 	image_avail(IMG_CON_RX_Q, rx_heads, 4);
 	memcpy(image + IMG_CON_BUFS + 0x800, "hello, world\n", 13);
-	image_desc(IMG_CON_TX_Q, 0, IMG_CON_BUFS + 0x800, 7, 0, 0);
-	image_desc(IMG_CON_TX_Q, 1, IMG_CON_BUFS + 0x807, 3, next, 2);
-	image_desc(IMG_CON_TX_Q, 2, IMG_CON_BUFS + 0x80a, 3, 0, 0);
+	image_desc(image, IMG_CON_TX_Q, 0, IMG_CON_BUFS + 0x800, 7, 0, 0);
+	image_desc(image, IMG_CON_TX_Q, 1, IMG_CON_BUFS + 0x807, 3, next, 2);
+	image_desc(image, IMG_CON_TX_Q, 2, IMG_CON_BUFS + 0x80a, 3, 0, 0);
 	image_avail(IMG_CON_TX_Q, tx_heads, 2);
 }
 

@@ -40,6 +40,8 @@
 #define IMG_USED 0x1000
 #define IMG_BUFS 0x2000 /* 64-byte buffers */
 
+#include "fuzz_input.h" /* needs RAM_GPA */
+
 /* The log functions are tests/fuzz/quiet_log.c's: silent, and abort() for die(). */
 
 struct clock {
@@ -65,16 +67,6 @@ static void clock_irq(void *ctx, int level)
 		abort(); /* told of a change that is none */
 	c->level = level;
 	c->changes++;
-}
-
-static uint64_t get_le(const uint8_t *data, size_t size, size_t off, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		if (off + i < size)
-			v |= (uint64_t)data[off + i] << (8 * i);
-	return v;
 }
 
 static void pl031_step(struct pl031 *rtc, struct clock *c, const uint8_t *data, size_t size,

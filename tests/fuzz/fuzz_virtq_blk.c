@@ -51,6 +51,8 @@
 #define ACCESSES_MAX 8
 #define RAM_IMAGE (HEADER_LEN + ACCESSES_MAX * ACCESS_LEN)
 
+#include "fuzz_input.h" /* needs RAM_GPA */
+
 /* Where the built-in image puts things, as offsets into RAM. */
 #define IMG_DESC 0x000 /* 16 descriptors */
 #define IMG_AVAIL 0x100
@@ -68,36 +70,11 @@ static struct guest_mem ram;
 static int disk_fd = -1;
 static struct virtio_blk blk;
 
-static uint64_t get_le(const uint8_t *data, size_t size, size_t off, unsigned int bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned int i = 0; i < bytes; i++)
-		if (off + i < size)
-			v |= (uint64_t)data[off + i] << (8 * i);
-	return v;
-}
-
-static void put_le(uint64_t off, uint64_t val, unsigned int bytes)
-{
-	for (unsigned int i = 0; i < bytes; i++)
-		image[off + i] = (uint8_t)(val >> (8 * i));
-}
-
-static void image_desc(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
-		       uint16_t next)
-{
-	put_le(table + 16 * i, RAM_GPA + addr, 8);
-	put_le(table + 16 * i + 8, len, 4);
-	put_le(table + 16 * i + 12, flags, 2);
-	put_le(table + 16 * i + 14, next, 2);
-}
-
 /* Request r: header (type, sector) at IMG_HEADERS + 16 r, status at IMG_STATUS + r. */
 static void image_header(unsigned int r, uint32_t type, uint64_t sector)
 {
-	put_le(IMG_HEADERS + 16 * r, type, 4);
-	put_le(IMG_HEADERS + 16 * r + 8, sector, 8);
+	put_le(image, IMG_HEADERS + 16 * r, type, 4);
+	put_le(image, IMG_HEADERS + 16 * r + 8, sector, 8);
 }
 
 static void image_build(void)
@@ -106,31 +83,31 @@ static void image_build(void)
 
 	/* Read sectors 0-1. */
 	image_header(0, VIRTIO_BLK_T_IN, 0);
-	image_desc(IMG_DESC, 0, IMG_HEADERS, 16, next, 1);
-	image_desc(IMG_DESC, 1, IMG_DATA, 1024, next | wr, 2);
-	image_desc(IMG_DESC, 2, IMG_STATUS, 1, wr, 0);
+	image_desc(image, IMG_DESC, 0, IMG_HEADERS, 16, next, 1);
+	image_desc(image, IMG_DESC, 1, IMG_DATA, 1024, next | wr, 2);
+	image_desc(image, IMG_DESC, 2, IMG_STATUS, 1, wr, 0);
 	/* Write sector 2, the data split in two. */
 	image_header(1, VIRTIO_BLK_T_OUT, 2);
-	image_desc(IMG_DESC, 3, IMG_HEADERS + 16, 16, next, 4);
-	image_desc(IMG_DESC, 4, IMG_DATA + 0x400, 256, next, 5);
-	image_desc(IMG_DESC, 5, IMG_DATA + 0x600, 256, next, 6);
-	image_desc(IMG_DESC, 6, IMG_STATUS + 1, 1, wr, 0);
+	image_desc(image, IMG_DESC, 3, IMG_HEADERS + 16, 16, next, 4);
+	image_desc(image, IMG_DESC, 4, IMG_DATA + 0x400, 256, next, 5);
+	image_desc(image, IMG_DESC, 5, IMG_DATA + 0x600, 256, next, 6);
+	image_desc(image, IMG_DESC, 6, IMG_STATUS + 1, 1, wr, 0);
 	/* GET_ID through an indirect table. */
 	image_header(2, VIRTIO_BLK_T_GET_ID, 0);
-	image_desc(IMG_DESC, 7, IMG_TABLE, 3 * 16, VIRTQ_DESC_F_INDIRECT, 0);
-	image_desc(IMG_TABLE, 0, IMG_HEADERS + 32, 16, next, 1);
-	image_desc(IMG_TABLE, 1, IMG_DATA + 0x800, 20, next | wr, 2);
-	image_desc(IMG_TABLE, 2, IMG_STATUS + 2, 1, wr, 0);
+	image_desc(image, IMG_DESC, 7, IMG_TABLE, 3 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	image_desc(image, IMG_TABLE, 0, IMG_HEADERS + 32, 16, next, 1);
+	image_desc(image, IMG_TABLE, 1, IMG_DATA + 0x800, 20, next | wr, 2);
+	image_desc(image, IMG_TABLE, 2, IMG_STATUS + 2, 1, wr, 0);
 	/* Flush. */
 	image_header(3, VIRTIO_BLK_T_FLUSH, 0);
-	image_desc(IMG_DESC, 8, IMG_HEADERS + 48, 16, next, 9);
-	image_desc(IMG_DESC, 9, IMG_STATUS + 3, 1, wr, 0);
+	image_desc(image, IMG_DESC, 8, IMG_HEADERS + 48, 16, next, 9);
+	image_desc(image, IMG_DESC, 9, IMG_STATUS + 3, 1, wr, 0);
 
-	put_le(IMG_AVAIL + 2, 4, 2); /* avail->idx */
-	put_le(IMG_AVAIL + 4, 0, 2);
-	put_le(IMG_AVAIL + 6, 3, 2);
-	put_le(IMG_AVAIL + 8, 7, 2);
-	put_le(IMG_AVAIL + 10, 8, 2);
+	put_le(image, IMG_AVAIL + 2, 4, 2); /* avail->idx */
+	put_le(image, IMG_AVAIL + 4, 0, 2);
+	put_le(image, IMG_AVAIL + 6, 3, 2);
+	put_le(image, IMG_AVAIL + 8, 7, 2);
+	put_le(image, IMG_AVAIL + 10, 8, 2);
 }
 
 static void setup(void)

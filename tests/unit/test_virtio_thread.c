@@ -113,14 +113,15 @@ static void wait_in_request(void)
 
 static struct virtio_thread thread;
 
-/* A live fake device with its thread running; notifications go to the thread's eventfds. */
+/* The host side as stage 09 wires it: notifications go to the thread's eventfds. */
+static const struct virtio_mmio_host host = { .irq_set = irq_line_set,
+					      .irq_ctx = &irq,
+					      .notify = virtio_thread_notify,
+					      .notify_ctx = &thread };
+
+/* A live fake device with its thread running. */
 static void start_fake(void)
 {
-	struct virtio_mmio_host host = { .irq_set = irq_line_set,
-					 .irq_ctx = &irq,
-					 .notify = virtio_thread_notify,
-					 .notify_ctx = &thread };
-
 	memset(ram.host, 0, RAM_SIZE);
 	memset(&irq, 0, sizeof(irq));
 	memset(&fake, 0, sizeof(fake));
@@ -245,10 +246,6 @@ static void test_hammered_disk(void)
 {
 	char path[] = "/tmp/veleiro-thread-XXXXXX";
 	int fd = mkstemp(path);
-	struct virtio_mmio_host host = { .irq_set = irq_line_set,
-					 .irq_ctx = &irq,
-					 .notify = virtio_thread_notify,
-					 .notify_ctx = &thread };
 	pthread_t driver;
 
 	CHECK(fd >= 0);
