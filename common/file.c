@@ -1,11 +1,14 @@
 /*
- * file.c - load a whole file (guest binary, kernel Image, initrd, DTB) into memory.
+ * file.c - load a whole file (guest binary, kernel Image, initrd, DTB) into memory, say why one
+ * cannot be, and write to a terminal or pipe without ever blocking.
  *
  * The size comes from fstat() on the open descriptor, so the file checked is the file read.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,4 +59,24 @@ int file_load(const char *path, void *dst, size_t cap, size_t *len)
 out:
 	close(fd);
 	return err;
+}
+
+const char *file_strerror(int err)
+{
+	if (err == -EINVAL)
+		return "not a regular file (a device, FIFO or socket)";
+	return strerror(-err);
+}
+
+int file_writer(int fd)
+{
+	char path[32];
+	struct stat st;
+	int w;
+
+	if (fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+		return fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	w = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	return w < 0 ? fd : w;
 }

@@ -137,7 +137,11 @@ uint64_t opts_size(const char *name, const char *value, uint64_t min, uint64_t m
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t size;
 
-	if (size_parse(value, &size) != 0)
+	int err = size_parse(value, &size);
+
+	if (err == -ERANGE) /* more than 64 bits of bytes: out of range as surely as too many */
+		size = UINT64_MAX;
+	else if (err)
 		die("--%s '%s' is not a size (try 256M or 1G)", name, value);
 	if (size < min || size > max)
 		die("--%s %s is out of range: give between %s and %s", name, value,

@@ -8,6 +8,9 @@
  * Terminal mode (stdin and stdout are terminals): the command gets a terminal of its own inside
  * the lab, ours goes raw, and every key goes to it (Ctrl-C included, so the command's terminal
  * turns it into SIGINT). Ctrl-A x ends the command (status 130); Ctrl-A Ctrl-A sends one Ctrl-A.
+ * With LAB_ESCAPE=command in the environment, the command has a Ctrl-A escape of its own (stage 09
+ * does): every key goes to it, Ctrl-A included, so it sees Ctrl-A x and ends as it would outside
+ * the lab, with its own status. Should it still be running 3 s later, we end it (status 130).
  * Batch mode (anything else): bytes pass through untouched, and SIGINT, SIGTERM, SIGHUP and
  * SIGQUIT sent to us are sent on to the command, whose status then comes back as usual.
  * Status 125 means the lab failed, not the command.
@@ -25,11 +28,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto.h"
 
 #define CTRL_A 0x01
+/* With LAB_ESCAPE=command: how long the command has to end after Ctrl-A x before we end it. */
+#define QUIT_GRACE_MS 3000
 /* Stop reading our stdin while this much of it waits to be sent. */
 #define BACKLOG_MAX (256u << 10)
 
@@ -179,30 +185,43 @@ static void write_all(int fd, const uint8_t *p, size_t n)
 
 /*
  * Terminal input with the Ctrl-A escape: returns 1 when the user asked to quit. `pending`
- * remembers a Ctrl-A at the end of one read for the next.
+ * remembers a Ctrl-A at the end of one read for the next. With `through` (the command has an
+ * escape of its own), every key goes to the command, Ctrl-A x included, and 1 still says it came.
  */
-static int keys(struct lab_buf *out, const uint8_t *p, size_t n, int *pending)
+static int keys(struct lab_buf *out, const uint8_t *p, size_t n, int *pending, int through)
 {
 	uint8_t buf[2 * 4096];
 	size_t m = 0;
+	int quit = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (*pending) {
-			*pending = 0;
-			if (p[i] == 'x' || p[i] == 'X')
-				return 1;
-			if (p[i] != CTRL_A)
-				buf[m++] = CTRL_A;
-			buf[m++] = p[i];
-		} else if (p[i] == CTRL_A) {
-			*pending = 1;
-		} else {
-			buf[m++] = p[i];
+		int escaped = *pending;
+
+		*pending = !escaped && p[i] == CTRL_A;
+		if (escaped && (p[i] == 'x' || p[i] == 'X')) {
+			quit = 1;
+			if (!through)
+				break;
 		}
+		/* Ours: a Ctrl-A waits for the next key; Ctrl-A Ctrl-A is one, Ctrl-A y both. */
+		if (!through && *pending)
+			continue;
+		if (!through && escaped && p[i] != CTRL_A)
+			buf[m++] = CTRL_A;
+		buf[m++] = p[i];
 	}
 	if (m)
 		lab_buf_frame(out, LAB_STDIN, buf, (uint32_t)m);
-	return 0;
+	return quit;
+}
+
+/* Milliseconds on a clock that never jumps. */
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
 static int run(int fd, const char *cwd, char **argv)
@@ -210,6 +229,9 @@ static int run(int fd, const char *cwd, char **argv)
 	struct lab_buf in = { 0 }, out = { 0 };
 	int tty = isatty(0) && isatty(1);
 	int stdin_open = 1, pending_ctrl_a = 0;
+	const char *escape = getenv("LAB_ESCAPE");
+	int through = escape && !strcmp(escape, "command");
+	long long quit_by = -1; /* with `through`: when Ctrl-A x came, plus the grace */
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH };
 
 	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK))
@@ -240,8 +262,15 @@ static int run(int fd, const char *cwd, char **argv)
 		uint8_t *payload;
 		uint32_t len;
 
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
+		int wait = quit_by < 0 ? -1 : (int)(quit_by > now_ms() ? quit_by - now_ms() : 0);
+
+		if (poll(p, 3, wait) < 0 && errno != EINTR)
 			die(125, "poll: %s", strerror(errno));
+		if (quit_by >= 0 && now_ms() >= quit_by) {
+			restore_terminal();
+			fprintf(stderr, "lab: the command did not end at Ctrl-A x; ended it\n");
+			exit(130);
+		}
 		if (p[1].revents & POLLIN) {
 			unsigned char sig;
 
@@ -263,9 +292,13 @@ static int run(int fd, const char *cwd, char **argv)
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				n = -2;
 			if (n > 0 && raw) {
-				if (keys(&out, buf, (size_t)n, &pending_ctrl_a)) {
-					restore_terminal();
-					exit(130);
+				if (keys(&out, buf, (size_t)n, &pending_ctrl_a, through)) {
+					if (!through) {
+						restore_terminal();
+						exit(130);
+					}
+					if (quit_by < 0)
+						quit_by = now_ms() + QUIT_GRACE_MS;
 				}
 			} else if (n > 0) {
 				lab_buf_frame(&out, LAB_STDIN, buf, (uint32_t)n);

@@ -109,6 +109,23 @@ stop() { lab/run --stop "$(key "$1")" 2>/dev/null; }
 	refute_output --partial "not reached"
 }
 
+@test "terminal mode, LAB_ESCAPE=command: Ctrl-A x reaches the command; one that ignores it ends 3 s later" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	# The command reads three raw keys and shows them: Ctrl-A x is its, and it ends with its status.
+	run --separate-stderr timeout "$VMM_TIMEOUT" script -qec \
+		"LAB_ESCAPE=command lab/run sh -c 'stty raw -echo; head -c 3 | od -An -c; exit 7'" \
+		/dev/null < <(sleep 3; printf '\001xq'; sleep 3)
+	assert_failure 7
+	assert_output --partial "001   x   q"
+	# A command that takes no notice: the lab ends it, once the grace is over, and says so.
+	run --separate-stderr timeout "$VMM_TIMEOUT" script -qec \
+		"LAB_ESCAPE=command lab/run sh -c 'sleep 30; echo not reached'" \
+		/dev/null < <(sleep 3; printf '\001x'; sleep 8)
+	assert_failure 130
+	assert_output --partial "lab: the command did not end at Ctrl-A x; ended it"
+	refute_output --partial "not reached"
+}
+
 @test "a killed lab is replaced on the next run, and a lab powers itself off after LAB_IDLE seconds" {
 	lab bats true
 	assert_success

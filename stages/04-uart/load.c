@@ -24,7 +24,7 @@ void load_guest(const struct guest_mem *ram, const char *path)
 		die("%s does not fit: guest RAM has %s from 0x%" PRIx64 " (try a larger --mem)",
 		    path, size_format(room, a, sizeof(a)), ram->gpa + IMAGE_OFFSET);
 	if (err)
-		die("cannot load %s: %s", path, strerror(-err));
+		die("cannot load %s: %s", path, file_strerror(err));
 	if (len == 0)
 		die("%s is empty: a guest needs at least one instruction", path);
 	/* Compressed, an ELF, an x86 kernel, shorter than an instruction: it would run garbage. */

@@ -70,10 +70,12 @@ size_t vcon_deliver(void *device, const uint8_t *buf, size_t len)
 /*
  * Open the disk before there is a VM, so a mistake costs one clear line and nothing else. A
  * writable disk must be writable: finding out at the guest's first write would be too late.
+ * O_NONBLOCK: opening a FIFO read-only must not wait for a writer before we can refuse it; the
+ * flag is cleared once we know it is a file (it means nothing to one).
  */
 int open_disk(const char *path, bool read_only)
 {
-	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	const char *in_use;
 	struct stat st;
 
@@ -86,6 +88,8 @@ int open_disk(const char *path, bool read_only)
 		die_errno("cannot stat disk %s", path);
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		die("disk %s is not a file or a block device", path);
+	if (fcntl(fd, F_SETFL, 0) < 0)
+		die_errno("cannot use disk %s", path);
 	in_use = virtio_blk_lock(fd, read_only);
 	if (in_use)
 		die("cannot use disk %s: %s", path, in_use);

@@ -2,7 +2,10 @@
  * console.c - the host end of the guest's console, with an input thread.
  *
  * Output: each byte the guest sends is written to out_fd as it comes, unbuffered, so a guest that
- * stops (or crashes) has shown everything it sent.
+ * stops (or crashes) has shown everything it sent. A terminal or pipe is written through a
+ * non-blocking open file of its own (file_writer(), common/file.c), so a reader that stops reading
+ * (Ctrl-S, a full pipe) makes a write wait in slices, between which a machine that is stopping
+ * (console_output_cancel) drops the byte: a stalled terminal holds up no stop, reboot or Ctrl-A x.
  *
  * Input: a thread of its own blocks in read(2) on in_fd, so it costs nothing while nobody types,
  * and hands each burst to the device (the PL011's receive FIFO, or virtio-console's receive
@@ -29,8 +32,12 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "file.h"
 #include "log.h"
 #include "term.h"
+
+/* How long output waits for a full terminal before looking at whether the machine stops. */
+#define CONSOLE_OUT_WAIT_MS 100
 
 /*
  * On top of term_raw(): no signals from the keyboard (termios(3), ISIG), since Ctrl-A x is the way
@@ -56,7 +63,7 @@ void console_init(struct console *c, console_deliver_fn deliver, void *device,
 			       .device = device,
 			       .lock = lock,
 			       .in_fd = in_fd,
-			       .out_fd = out_fd,
+			       .out_fd = file_writer(out_fd),
 			       .quit = quit,
 			       .quit_ctx = quit_ctx };
 	pthread_cond_init(&c->room, NULL);
@@ -84,12 +91,23 @@ void console_tx(void *ctx, uint8_t byte)
 
 		if (n == 1)
 			break;
-		if (n < 0 && errno == EAGAIN) /* someone made out_fd non-blocking: wait for room */
-			poll(&p, 1, -1);
-		else if (n < 0 && errno != EINTR)
+		if (n < 0 && errno == EAGAIN) {
+			/* Full: wait for room, unless the machine is stopping (then drop the byte). */
+			if (__atomic_load_n(&c->out_cancel, __ATOMIC_ACQUIRE)) {
+				c->out_dropped++;
+				return;
+			}
+			poll(&p, 1, CONSOLE_OUT_WAIT_MS);
+		} else if (n < 0 && errno != EINTR) {
 			die_errno("cannot write the guest's output");
+		}
 	}
 	c->out_bytes++;
+}
+
+void console_output_cancel(struct console *c, bool cancel)
+{
+	__atomic_store_n(&c->out_cancel, cancel, __ATOMIC_RELEASE);
 }
 
 void console_rx_wanted(void *ctx)
@@ -128,12 +146,22 @@ static size_t console_escape(struct console *c, const uint8_t *buf, size_t n, ui
 	return len;
 }
 
+/* Keep n bytes of input for the guest, as far as the hold has room; the rest is lost (an overrun). */
+static void console_hold(struct console *c, const uint8_t *buf, size_t n)
+{
+	size_t room = sizeof(c->held) - c->held_len;
+	size_t take = n < room ? n : room;
+
+	memcpy(c->held + c->held_len, buf, take);
+	c->held_len += take;
+	c->dropped += n - take;
+}
+
 /*
- * The guest has taken no input for a while: read what was typed meanwhile, without waiting, and
- * drop it, as a UART whose FIFO is full loses what arrives (an overrun). Only Ctrl-A x counts:
- * returns true when it was among it.
+ * The guest has no room for the input held: read what was typed meanwhile, without waiting, and
+ * hold it behind the rest. Returns true when Ctrl-A x was among it (what follows it is dropped).
  */
-static bool console_overrun(struct console *c)
+static bool console_keys_meanwhile(struct console *c)
 {
 	struct pollfd p = { .fd = c->in_fd, .events = POLLIN };
 	uint8_t buf[64], out[sizeof(buf) + 1];
@@ -141,27 +169,31 @@ static bool console_overrun(struct console *c)
 	ssize_t n;
 
 	while (!quit && poll(&p, 1, 0) == 1 && (n = read(c->in_fd, buf, sizeof(buf))) > 0)
-		c->dropped += console_escape(c, buf, (size_t)n, out, &quit);
+		console_hold(c, out, console_escape(c, buf, (size_t)n, out, &quit));
 	return quit;
 }
 
 /*
- * Give the device all of buf, waiting for the guest to make room as often as needed. With the
- * escape on, a guest that takes no input (hung, or interrupts off) must not keep Ctrl-A x from
- * reaching us, so every second without room the keyboard is looked at. Returns true at Ctrl-A x.
+ * Give the device all of buf, and what is typed meanwhile, waiting for the guest to make room as
+ * often as needed; with wait false, only what it takes at once. With the escape on, a guest that
+ * takes no input (hung, or interrupts off) must not keep Ctrl-A x from reaching us, however often
+ * it wakes us (every UARTFR read does): the keyboard is looked at after every wake-up, and at
+ * least once a second. Returns true at Ctrl-A x.
  */
-static bool console_deliver(struct console *c, const uint8_t *buf, size_t len)
+static bool console_deliver(struct console *c, const uint8_t *buf, size_t len, bool wait)
 {
 	bool quit = false;
 
 	pthread_mutex_lock(c->lock);
-	for (size_t done = 0;;) {
-		size_t n = c->deliver(c->device, buf + done, len - done);
+	console_hold(c, buf, len);
+	while (c->held_len) {
+		size_t n = c->deliver(c->device, c->held, c->held_len);
 		struct timespec deadline;
 
-		done += n;
+		memmove(c->held, c->held + n, c->held_len - n);
+		c->held_len -= n;
 		c->in_bytes += n;
-		if (done == len)
+		if (!c->held_len || !wait)
 			break;
 		if (!c->escape) {
 			pthread_cond_wait(&c->room, c->lock);
@@ -170,12 +202,14 @@ static bool console_deliver(struct console *c, const uint8_t *buf, size_t len)
 		/* pthread_cond_timedwait() takes a CLOCK_REALTIME time, not a duration. */
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += 1;
-		if (pthread_cond_timedwait(&c->room, c->lock, &deadline) == ETIMEDOUT &&
-		    console_overrun(c)) {
+		pthread_cond_timedwait(&c->room, c->lock, &deadline);
+		if (console_keys_meanwhile(c)) {
 			quit = true;
 			break;
 		}
 	}
+	if (!wait)
+		c->held_len = 0;
 	pthread_mutex_unlock(c->lock);
 	return quit;
 }
@@ -193,10 +227,11 @@ static void *console_input(void *arg)
 		if (n > 0 && c->escape) {
 			size_t len = console_escape(c, buf, (size_t)n, out, &quit);
 
-			if (len && console_deliver(c, out, len))
+			/* Keys before a Ctrl-A x go in if there is room; nobody waits for it. */
+			if (console_deliver(c, out, len, !quit))
 				quit = true;
 		} else if (n > 0) {
-			console_deliver(c, buf, (size_t)n);
+			console_deliver(c, buf, (size_t)n, true);
 		} else if (n < 0 && errno == EAGAIN) {
 			poll(&p, 1, -1); /* someone made in_fd non-blocking: wait for input */
 		} else if (n == 0 || errno != EINTR) {

@@ -21,27 +21,6 @@
 #include "regs.h"
 
 /*
- * The UART's interrupt line, wired to the vGIC. Called with the device lock held, from any
- * thread; KVM_IRQ_LINE is safe while vCPUs run: KVM marks the interrupt pending and kicks the
- * vCPU it targets out of WFI or the guest.
- */
-void uart_irq_set(void *ctx, int level)
-{
-	struct machine *m = ctx;
-	int err = vgic_set_spi(m->vm, UART_INTID, level);
-
-	if (err)
-		die("KVM_IRQ_LINE (INTID %d, level %d): %s", UART_INTID, level, strerror(-err));
-	if (level)
-		m->stats.irq_raised++;
-	else
-		m->stats.irq_lowered++;
-	if (m->opt->trace)
-		fprintf(stderr, "trace: IRQ   pl011 line %s (KVM_IRQ_LINE, INTID %d)\n",
-			level ? "raised" : "lowered", UART_INTID);
-}
-
-/*
  * A virtio device's interrupt: virtio-mmio raises it when InterruptStatus gains a bit and lowers it
  * when the driver acknowledges (virtio 1.2, 4.2.3.4). The guest configures these SPIs as
  * edge-triggered, as QEMU virt's device tree says, so each raise is a new interrupt. Called with
@@ -75,12 +54,7 @@ static void virtio_irq_set(void *ctx, int level)
 			intid);
 }
 
-/* The console's input goes to one device; these give both the console_deliver_fn shape. */
-size_t uart_deliver(void *device, const uint8_t *buf, size_t len)
-{
-	return pl011_receive(device, buf, len);
-}
-
+/* The console's input into virtio-console (a console_deliver_fn). */
 size_t vcon_deliver(void *device, const uint8_t *buf, size_t len)
 {
 	return virtio_console_input(device, buf, len);
@@ -89,10 +63,14 @@ size_t vcon_deliver(void *device, const uint8_t *buf, size_t len)
 /*
  * Open the disk before there is a VM, so a mistake costs one clear line and nothing else. A
  * writable disk must be writable: finding out at the guest's first write would be too late.
+ * O_NONBLOCK: opening a FIFO read-only must not wait for a writer before we can refuse it; the
+ * flag is cleared once we know it is a file (it means nothing to one). Disk i of the options.
  */
-int open_disk(const char *path, bool read_only)
+static int open_disk(const struct machine *m, unsigned int i)
 {
-	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	const char *path = m->opt->disks[i].path;
+	bool read_only = m->opt->disks[i].read_only;
+	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	const char *in_use;
 	struct stat st;
 
@@ -105,10 +83,33 @@ int open_disk(const char *path, bool read_only)
 		die_errno("cannot stat disk %s", path);
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		die("disk %s is not a file or a block device", path);
+	if (fcntl(fd, F_SETFL, 0) < 0)
+		die_errno("cannot use disk %s", path);
+	/*
+	 * The same file given twice, once writable, would be two disks the guest can write behind
+	 * each other's back. Say so before the lock does (it would blame "another process").
+	 * Read-only twice is harmless, and allowed.
+	 */
+	for (unsigned int j = 0; j < i; j++) {
+		struct stat other;
+
+		if (fstat(m->disk_fds[j], &other) == 0 && other.st_dev == st.st_dev &&
+		    other.st_ino == st.st_ino && !(read_only && m->opt->disks[j].read_only))
+			die("--disk %s is the same file as --disk %s: a disk the guest may write can "
+			    "be given only once",
+			    path, m->opt->disks[j].path);
+	}
 	in_use = virtio_blk_lock(fd, read_only);
 	if (in_use)
 		die("cannot use disk %s: %s", path, in_use);
 	return fd;
+}
+
+/* Every --disk, in order, before there is a VM. */
+void open_disks(struct machine *m)
+{
+	for (unsigned int i = 0; i < m->opt->ndisks; i++)
+		m->disk_fds[i] = open_disk(m, i);
 }
 
 /* One clear line when the host cannot give the guest the GIC asked for. */
@@ -251,7 +252,7 @@ uint32_t virtio_slots_add(struct machine *m)
 			info("virtio-blk: %s%s, %" PRIu64 " sectors, slot %u", d->path,
 			     d->read_only ? " (read-only)" : "", blk->capacity, slot);
 		} else if (slot == m->opt->ndisks && m->opt->virtio_console) {
-			virtio_console_init(&m->vcon, STDOUT_FILENO, vcon_rx_ready, m, &m->ram,
+			virtio_console_init(&m->vcon, m->console.out_fd, vcon_rx_ready, m, &m->ram,
 					    &host);
 			s->dev = &m->vcon.mmio;
 			name = "virtio-console";

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "file.h"
 #include "log.h"
 #include "machine.h"
 #include "regs.h"
@@ -56,7 +57,7 @@ void load_kernel(const struct guest_mem *ram, const struct options *o, struct bo
 	char a[SIZE_FORMAT_LEN];
 
 	if (err == BOOT_ERR_KERNEL_READ || err == BOOT_ERR_INITRD_READ)
-		die("cannot load %s: %s", file, strerror(layout->sys_errno));
+		die("cannot load %s: %s", file, file_strerror(-layout->sys_errno));
 	if (err == BOOT_ERR_KERNEL_TOO_BIG || err == BOOT_ERR_INITRD_TOO_BIG)
 		die("%s: %s, %s (try a larger --mem)", file, boot_strerror(err),
 		    size_format(ram->size, a, sizeof(a)));

@@ -15,9 +15,9 @@
 #include "memmap.h"
 #include "mmio_bus.h"
 #include "options.h"
-#include "pl011.h"
 #include "rtc.h"
 #include "timer.h"
+#include "uart.h"
 #include "vcpu_features.h"
 #include "vgic.h"
 #include "virtio_blk.h"
@@ -52,11 +52,6 @@ struct vcpu {
 	uint64_t exits[KVM_EXIT_ARM_NISV + 1]; /* KVM_RUN returns by exit reason, for --stats */
 };
 
-/* What --stats reports about the UART besides the bus's own counts. */
-struct stats {
-	uint64_t irq_raised, irq_lowered;
-};
-
 /* One virtio slot: the device in it (or none), its interrupt, and the thread that serves it. */
 struct virtio_slot {
 	struct machine *m;
@@ -87,7 +82,7 @@ struct machine {
 	 */
 	pthread_mutex_t lock;
 	struct mmio_bus bus;
-	struct pl011 uart;
+	struct uart uart;
 	struct rtc rtc;
 	struct console console;
 	int disk_fds[VIRTIO_SLOTS];
@@ -95,7 +90,6 @@ struct machine {
 	struct virtio_console vcon;
 	struct virtio_rng rng; /* in the first slot left free, if one is */
 	struct virtio_slot slots[VIRTIO_SLOTS];
-	struct stats stats;
 	unsigned int boots;
 	/* Stopping: stop_lock orders the kicks against threads starting and ending. */
 	pthread_mutex_t stop_lock;
@@ -118,10 +112,8 @@ void machine_destroy(struct machine *m);
 uint32_t virtio_slots_add(struct machine *m);
 void virtio_threads_start(struct machine *m);
 void virtio_threads_stop(struct machine *m);
-void uart_irq_set(void *ctx, int level);
-size_t uart_deliver(void *device, const uint8_t *buf, size_t len);
 size_t vcon_deliver(void *device, const uint8_t *buf, size_t len);
-int open_disk(const char *path, bool read_only);
+void open_disks(struct machine *m);
 void gic_unavailable(int version, int err);
 void check_cpus(int vm, const struct vgic *gic, unsigned int ncpus);
 void vcpu_create(struct machine *m, unsigned int i, const struct kvm_vcpu_init *preferred);

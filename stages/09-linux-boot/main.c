@@ -47,11 +47,11 @@
 #include "memmap.h"
 #include "mmio_bus.h"
 #include "options.h"
-#include "pl011.h"
 #include "regs.h"
 #include "rtc.h"
 #include "size.h"
 #include "timer.h"
+#include "uart.h"
 #include "vcpu_features.h"
 #include "vgic.h"
 #include "virtio_blk.h"
@@ -170,25 +170,9 @@ static void machine_build(struct machine *m)
 		info("vCPUs 1-%u: powered off until the guest starts them (PSCI CPU_ON)",
 		     o->ncpus - 1);
 
-	/* The UART, on a bus emptied of the last boot's devices. */
+	/* The devices, on a bus emptied of the last boot's: first the UART, behind the lock. */
 	m->bus = (struct mmio_bus){ .trace = o->trace ? stderr : NULL };
-	m->stats = (struct stats){ 0 };
-	pl011_init(&m->uart, &(struct pl011_host){ .tx = console_tx,
-						   .rx_wanted = console_rx_wanted,
-						   .ctx = &m->console,
-						   .irq_set = uart_irq_set,
-						   .irq_ctx = m });
-	struct mmio_device uart_dev = {
-		.name = "pl011",
-		.base = PL011_BASE,
-		.size = PL011_SIZE,
-		.opaque = &m->uart,
-		.read = pl011_read,
-		.write = pl011_write,
-		.reg_name = pl011_reg_name,
-	};
-	if (mmio_bus_add(&m->bus, &uart_dev) < 0)
-		die("cannot put the UART on the bus");
+	uart_attach(&m->uart, &m->bus, &m->lock, &m->console, m->vm, o->trace);
 	/* The real-time clock: the guest's date is the host's, and its alarm wakes the guest. */
 	rtc_attach(&m->rtc, &m->bus, m->vm, o->trace);
 
@@ -233,8 +217,7 @@ int main(int argc, char **argv)
 
 	options_parse(argc, argv, &opt);
 	m = (struct machine){ .opt = &opt };
-	for (unsigned int i = 0; i < opt.ndisks; i++)
-		m.disk_fds[i] = open_disk(opt.disks[i].path, opt.disks[i].read_only);
+	open_disks(&m);
 
 	m.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (m.kvm < 0)

@@ -73,6 +73,8 @@ void machine_stop(struct machine *m, enum machine_stop why)
 		m->quit = true;
 	if (m->stop == STOP_NONE && why != STOP_NONE) {
 		__atomic_store_n(&m->stop, why, __ATOMIC_RELEASE);
+		/* A vCPU waiting for a full terminal in the PL011's output gives up its byte. */
+		console_output_cancel(&m->console, true);
 		for (unsigned int i = 0; m->running && i < m->opt->ncpus; i++) {
 			struct vcpu *v = &m->vcpus[i];
 
@@ -202,6 +204,7 @@ enum machine_stop machine_run(struct machine *m)
 	virtio_threads_start(m);
 	pthread_mutex_lock(&m->stop_lock);
 	m->stop = m->quit ? STOP_QUIT : STOP_NONE;
+	console_output_cancel(&m->console, m->stop != STOP_NONE);
 	for (unsigned int i = 0; m->stop == STOP_NONE && i < m->opt->ncpus; i++) {
 		int err = pthread_create(&m->vcpus[i].thread, NULL, vcpu_thread, &m->vcpus[i]);
 

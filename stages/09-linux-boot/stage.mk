@@ -5,6 +5,7 @@
 # them and every earlier stage's, since a stage runs the guests of the stages before it too.
 # STAGE_RUN: what `make run` passes to ./stage-NN when this is the most complete stage.
 # STAGE_LINUX: yes if `make stage-NN` also builds the guest Linux in build/linux/.
+# STAGE_ESCAPE: yes if the VMM's console takes Ctrl-A x itself, so the lab passes it on.
 
 # The hostile guests: no device may stall the machine (tests/stages/09.bats).
 STAGE_GUESTS := hostile-blk hostile-blk-forever bad-notify
@@ -15,3 +16,5 @@ STAGE_GUESTS := hostile-blk hostile-blk-forever bad-notify
 STAGE_RUN := --cpus $(if $(filter 1,$(if $(NATIVE),$(shell nproc),$(or $(LAB_SMP),2))),1,2) \
 	--disk $(BUILD)/linux/disk.ext4,ro --virtio-console
 STAGE_LINUX := yes
+# Ctrl-A x is the console's own (console.c): through the lab it reaches this VMM too.
+STAGE_ESCAPE := yes

@@ -42,7 +42,6 @@ static void print_virtio_stats(const struct virtio_slot *s)
 void print_stats(const struct machine *m)
 {
 	const size_t reasons = sizeof(m->vcpus[0].exits) / sizeof(m->vcpus[0].exits[0]);
-	const struct stats *st = &m->stats;
 	uint64_t total = 0;
 
 	for (size_t r = 0; r < reasons; r++)
@@ -72,7 +71,7 @@ void print_stats(const struct machine *m)
 	fprintf(stderr,
 		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
 		", lowered %" PRIu64 "\n",
-		m->uart.ignored, st->irq_raised, st->irq_lowered);
+		m->uart.dev.ignored, m->uart.irq_raised, m->uart.irq_lowered);
 	fprintf(stderr, "stats: console: %" PRIu64 " bytes in, %" PRIu64 " bytes out",
 		m->console.in_bytes, m->console.out_bytes);
 	if (m->console.dropped)

@@ -8,7 +8,9 @@
  * in the receiveq or a writable one in the transmitq puts the device in NEEDS_RESET.
  *
  * Output is written in the device's thread without the device lock (virtio_mmio.c), so a
- * terminal that is slow to take it holds up nobody else.
+ * terminal that is slow to take it holds up nobody else; out_fd is the console's non-blocking
+ * writer (file_writer(), common/file.c), and a buffer (which may be gigabytes) goes out in pieces,
+ * so a reset or a stop cuts it short within one piece, or one wait, however slow the reader.
  */
 #include <errno.h>
 #include <poll.h>
@@ -20,22 +22,26 @@
 
 /* How long output waits for a full non-blocking terminal before looking at `cancel` again. */
 #define VIRTIO_CONSOLE_WAIT_MS 100
+/* The most one write() takes: a regular file or a slow reader is cut short after this much. */
+#define VIRTIO_CONSOLE_PIECE (64u << 10)
 
-/* Write one contiguous piece of guest output to the fd; ctx is the struct virtio_console. */
+/* Write one contiguous run of guest output to the fd; ctx is the struct virtio_console. */
 static int virtio_console_out_piece(void *ctx, uint8_t *p, uint32_t n)
 {
 	const struct virtio_console *con = ctx;
 	struct pollfd pfd = { .fd = con->out_fd, .events = POLLOUT };
 
 	while (n > 0) {
-		ssize_t r = write(con->out_fd, p, n);
+		ssize_t r;
+
+		if (virtio_mmio_cancelled(&con->mmio))
+			return -ECANCELED;
+		r = write(con->out_fd, p, n < VIRTIO_CONSOLE_PIECE ? n : VIRTIO_CONSOLE_PIECE);
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		/* A non-blocking terminal that is full: wait for room rather than lose output. */
+		/* A terminal that is full: wait for room rather than lose output. */
 		if (r < 0 && errno == EAGAIN) {
-			if (virtio_mmio_cancelled(&con->mmio))
-				return -ECANCELED;
 			poll(&pfd, 1, VIRTIO_CONSOLE_WAIT_MS);
 			continue;
 		}

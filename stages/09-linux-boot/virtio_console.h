@@ -33,7 +33,9 @@ struct virtio_console {
 };
 
 /*
- * Set up a console writing guest output to out_fd. rx_ready(rx_ctx), if not NULL, is called
+ * Set up a console writing guest output to out_fd, which should not block (file_writer(),
+ * common/file.h): where a write would wait, the device polls and looks at whether its request
+ * is cancelled meanwhile. rx_ready(rx_ctx), if not NULL, is called
  * whenever the driver notifies the receive queue, i.e. may have added receive buffers: a
  * caller holding input that virtio_console_input() could not take should try again. It is
  * called from the serving thread, without the device lock. host is where the device's

@@ -124,7 +124,22 @@ static void virtio_mmio_drain(struct virtio_mmio *dev)
 
 bool virtio_mmio_cancelled(const struct virtio_mmio *dev)
 {
-	return __atomic_load_n(&dev->cancel, __ATOMIC_RELAXED);
+	/* busy and busy_queue are the serving thread's own: it is the one asking. */
+	return __atomic_load_n(&dev->cancel, __ATOMIC_RELAXED) ||
+	       (dev->busy &&
+		(__atomic_load_n(&dev->cancel_queues, __ATOMIC_RELAXED) >> dev->busy_queue) & 1);
+}
+
+/*
+ * QueueReady = 0: the same wait, for a request of this queue only. A request of another queue
+ * runs on: the cancel is for q's alone, so no other queue's work is cut short or left unserved.
+ */
+static void virtio_mmio_drain_queue(struct virtio_mmio *dev, unsigned int q)
+{
+	__atomic_or_fetch(&dev->cancel_queues, 1u << q, __ATOMIC_RELAXED);
+	while (dev->busy && dev->busy_queue == q)
+		pthread_cond_wait(&dev->idle, &dev->lock);
+	__atomic_and_fetch(&dev->cancel_queues, ~(1u << q), __ATOMIC_RELAXED);
 }
 
 void virtio_mmio_cancel(struct virtio_mmio *dev)
@@ -327,8 +342,13 @@ static void virtio_mmio_write_queue_ready(struct virtio_mmio *dev, uint32_t val)
 	if (!vq)
 		return;
 	if (val == 0) {
-		/* The driver stops using the queue; we stop looking at it (4.2.2.1). */
+		/*
+		 * The driver stops using the queue; we stop looking at it. It reads QueueReady back
+		 * until it sees 0, and may reuse the queue's memory then (4.2.2.2, 4.2.3.1.1): a
+		 * request in flight is over before this write returns, and its result dropped.
+		 */
 		vq->ready = false;
+		virtio_mmio_drain_queue(dev, dev->queue_sel);
 		return;
 	}
 	if (val != 1) {
@@ -416,6 +436,7 @@ bool virtio_mmio_serve(struct virtio_mmio *dev, unsigned int queue, unsigned int
 			break;
 		/* The chain is ours until pushed: the driver cannot take it back (2.7.13). */
 		dev->busy = true;
+		dev->busy_queue = queue;
 		pthread_mutex_unlock(&dev->lock);
 		broken = dev->ops->request(dev->backend, queue, c, &used);
 		pthread_mutex_lock(&dev->lock);

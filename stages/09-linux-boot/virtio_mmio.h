@@ -146,7 +146,9 @@ struct virtio_mmio {
 	/* The request being served without the lock (virtio_mmio_serve()). */
 	struct virtq_chain chain;
 	bool busy; /* request() is running */
+	unsigned int busy_queue; /* for which queue, while busy */
 	bool cancel; /* it should stop early (read without the lock: atomics) */
+	uint32_t cancel_queues; /* the same, for a request of one of these queues (atomics) */
 	unsigned int generation; /* a reset starts a new one; a request of an old one is dropped */
 
 	uint64_t warnings; /* what the guest did wrong, for warn_guest(): shown a few times */
@@ -188,7 +190,10 @@ void virtio_mmio_cancel(struct virtio_mmio *dev);
 
 /* For backends ------------------------------------------------------------------------ */
 
-/* From request(), without the lock: a reset or a stop wants the request over (stop early). */
+/*
+ * From request(), without the lock: a reset, a stop, or QueueReady = 0 of its queue wants the
+ * request over (stop early).
+ */
 bool virtio_mmio_cancelled(const struct virtio_mmio *dev);
 
 /* Lock held: DRIVER_OK is set and neither DEVICE_NEEDS_RESET nor FAILED: the queues are live. */

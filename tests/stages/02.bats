@@ -74,6 +74,13 @@ teardown() { common_teardown; }
 	assert_equal "$stderr" "stage-02: cannot load guest: Is a directory"
 }
 
+@test "a device or a FIFO instead of a guest: one line that says it is not a file" {
+	vmm 02 /dev/zero
+	assert_failure 1
+	assert_one_stderr_line
+	assert_equal "$stderr" "stage-02: cannot load /dev/zero: not a regular file (a device, FIFO or socket)"
+}
+
 @test "bad --mem values are refused with one line each" {
 	vmm 02 --mem lots guest/memory.bin
 	assert_failure 1
@@ -81,6 +88,10 @@ teardown() { common_teardown; }
 	vmm 02 --mem 1M guest/memory.bin
 	assert_failure 1
 	assert_equal "$stderr" "stage-02: --mem 1M is out of range: give between 2 MiB and 255 GiB"
+	# More bytes than 64 bits hold is out of range too, not "not a size".
+	vmm 02 --mem 17179869184G guest/memory.bin
+	assert_failure 1
+	assert_equal "$stderr" "stage-02: --mem 17179869184G is out of range: give between 2 MiB and 255 GiB"
 }
 
 @test "usage mistakes: unknown option, no guest, two guests" {

@@ -107,6 +107,19 @@ expected_sector1() {
 	assert_equal "$stderr" "stage-07: --disk needs a file: --disk FILE or --disk FILE,ro"
 }
 
+@test "a FIFO as a disk is refused at once, read-only too (opening it must not wait for a writer)" {
+	run --separate-stderr timeout "$VMM_TIMEOUT" "$VMM_HOST" sh -c '
+		d=$(mktemp -d) && mkfifo "$d/fifo" || exit 99
+		"$1" --disk "$d/fifo,ro" guest/virtio-blk.bin; echo "$?"
+		"$1" --disk "$d/fifo" guest/virtio-blk.bin; echo "$?"
+		rm -rf "$d"' sh "$VMM_BIN/stage-07"
+	assert_success
+	assert_equal "$output" "$(printf '1\n1\n')"
+	assert_equal "$(sed -E 's|/tmp/[^/]+/fifo|FIFO|' <<<"$stderr")" "$(printf '%s\n' \
+		"stage-07: disk FIFO is not a file or a block device" \
+		"stage-07: disk FIFO is not a file or a block device")"
+}
+
 @test "virtio-console: output on the transmitq, a typed line back through the receiveq" {
 	vmm 07 --virtio-console guest/virtio-console.bin < <(printf 'hello there\n')
 	assert_success

@@ -495,6 +495,17 @@ veleiro: ready$"
 	assert_equal "$stderr" "stage-09: Ctrl-A x: quit"
 }
 
+@test "./stage-09 on the learner's terminal (through the lab where there is one): Ctrl-A x ends it with status 0" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	# The keys come once the guest is surely up; Ctrl-A Ctrl-A is one Ctrl-A, as the card says.
+	run --separate-stderr timeout "$VMM_TIMEOUT" script -qec "./stage-09 guest/echo.bin" /dev/null \
+		< <(sleep 8; printf 'ab\001\001c'; sleep 2; printf '\001x'; sleep 6)
+	assert_success
+	[[ $output == *$'ab\x01c'* ]]
+	assert_output --partial "stage-09: Ctrl-A x: quit"
+	refute_output --partial "lab:"
+}
+
 @test "on a terminal, Ctrl-C interrupts the guest's command, not the VMM" {
 	build_ptyrun
 	run -0 --separate-stderr timeout "$LINUX_TIMEOUT" "$VMM_HOST" "$SCRATCH/ptyrun" "started" "^C" \
@@ -607,6 +618,37 @@ veleiro: ready$"
 		"stage-09: no kernel given, and the default guest (build/linux/Image and build/linux/initramfs.cpio.gz) is not there: run make stage-09")"
 	assert_file_not_exists "$SCRATCH/out.dtb"
 	cmp "$DISK" "$SCRATCH/disk.ext4"
+}
+
+@test "not a file, too much RAM, one disk twice: one clear line each, and none waits" {
+	truncate -s 1M "$SCRATCH/a.img"
+	# A FIFO with no writer: opening it blocks unless asked not to. Made in the lab's /tmp, where
+	# the VMM runs (the checkout is a 9p share there).
+	in_lab "$VMM_TIMEOUT" '
+		vmm=$1 s=$2 d=$(mktemp -d) && mkfifo "$d/fifo" || exit 99
+		out() { "$vmm" --dtb-out "$s/out.dtb" "$@" </dev/null; echo "$?"; }
+		out --disk "$d/fifo,ro" guest/hello.bin
+		out --disk "$d/fifo" guest/hello.bin
+		out "$d/fifo"
+		out /dev/zero
+		out --initrd /dev/zero build/linux/Image
+		out --mem 17179869184G guest/hello.bin
+		out -d "$s/a.img" -d "$s/a.img" guest/hello.bin
+		out -d "$s/a.img,ro" -d "$s/a.img" guest/hello.bin
+		"$vmm" -d "$s/a.img,ro" -d "$s/a.img,ro" guest/hello.bin; echo "$?"
+		rm -rf "$d"' "$SCRATCH"
+	assert_success
+	assert_equal "$output" "$(printf '1\n1\n1\n1\n1\n1\n1\n1\nHello, world!\n0\n')"
+	assert_equal "$(sed -E 's|/tmp/[^/]+/fifo|FIFO|' <<<"$stderr")" "$(printf '%s\n' \
+		"stage-09: disk FIFO is not a file or a block device" \
+		"stage-09: disk FIFO is not a file or a block device" \
+		"stage-09: cannot load FIFO: not a regular file (a device, FIFO or socket)" \
+		"stage-09: cannot load /dev/zero: not a regular file (a device, FIFO or socket)" \
+		"stage-09: cannot load /dev/zero: not a regular file (a device, FIFO or socket)" \
+		"stage-09: --mem 17179869184G is out of range: give between 8 MiB and 1 TiB" \
+		"stage-09: --disk $SCRATCH/a.img is the same file as --disk $SCRATCH/a.img: a disk the guest may write can be given only once" \
+		"stage-09: --disk $SCRATCH/a.img is the same file as --disk $SCRATCH/a.img: a disk the guest may write can be given only once")"
+	assert_file_not_exists "$SCRATCH/out.dtb"
 }
 
 # --- Hostile bare-metal guests: no device may stall the machine --------------------------------

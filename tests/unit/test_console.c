@@ -4,10 +4,13 @@
  * pipe passed through untouched, and on a terminal (a pseudo-terminal here, posix_openpt(3)) the
  * Ctrl-A escape: Ctrl-A x quits and drops what follows, Ctrl-A Ctrl-A sends one Ctrl-A, Ctrl-A
  * and any other key send both, a Ctrl-A at the end of one read pairs with the next read's first
- * key, and Ctrl-A x still quits while the guest takes no input (the keys typed meanwhile are
- * dropped and counted). Every wait is bounded.
+ * key, and Ctrl-A x still quits while the guest takes no input, even when the guest wakes the
+ * console all the time (as every UARTFR read does); the keys typed meanwhile are held, in order,
+ * not lost. Output to a terminal nobody reads waits, and gives up its byte once the machine stops.
+ * Every wait is bounded.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,6 +22,7 @@
 
 #include "check.h"
 #include "console.h"
+#include "file.h"
 
 /* A fake device: what the console delivered, and whether it has room. */
 struct device {
@@ -210,10 +214,165 @@ static void test_quit_while_full(void)
 	CHECK(wait_quits(1, 5000));
 	pthread_mutex_lock(&lock);
 	CHECK_EQ(d.len, 0);
-	CHECK_EQ(c.dropped, 2); /* "de"; "abc" is the burst still waiting to be delivered */
+	/* "abc" waited to be delivered, "de" was read looking for Ctrl-A x: both held, none lost. */
+	CHECK_EQ(c.held_len, 5);
+	CHECK(memcmp(c.held, "abcde", 5) == 0);
+	CHECK_EQ(c.dropped, 0);
 	pthread_mutex_unlock(&lock);
 	close(tty);
 	close(master);
+}
+
+/* A terminal for the console of one test: raw as term.c makes only the first one. */
+static int open_raw_terminal(int *master)
+{
+	int tty = open_terminal(master);
+	struct termios t;
+
+	CHECK(tty >= 0);
+	if (tty < 0)
+		return -1;
+	CHECK_EQ(tcgetattr(tty, &t), 0);
+	t.c_lflag &= ~(ICANON | ECHO);
+	CHECK_EQ(tcsetattr(tty, TCSANOW, &t), 0);
+	return tty;
+}
+
+/* A guest that polls the UART every few milliseconds: each poll wakes the console. */
+static bool polling;
+
+static void *poller(void *arg)
+{
+	struct console *c = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&lock);
+		bool go_on = polling;
+		console_rx_wanted(c);
+		pthread_mutex_unlock(&lock);
+		if (!go_on)
+			return NULL;
+		sleep_ms(3);
+	}
+}
+
+/*
+ * The guest takes no input but reads UARTFR all the time, as a printk does: Ctrl-A x quits
+ * within about a second all the same (a wake-up must not put the look at the keyboard off).
+ */
+static void test_quit_while_polled(void)
+{
+	static struct console c;
+	static struct device d = { .full = true };
+	int master, tty = open_raw_terminal(&master);
+	pthread_t t;
+
+	quits = 0;
+	if (tty < 0)
+		return;
+	console_init(&c, deliver, &d, &lock, tty, STDOUT_FILENO, quit, NULL);
+	CHECK(c.escape);
+	console_start(&c);
+	polling = true;
+	CHECK_EQ(pthread_create(&t, NULL, poller, &c), 0);
+	put(master, "abc", 3);
+	sleep_ms(100);
+	put(master, "\001x", 2);
+	CHECK(wait_quits(1, 1500));
+	pthread_mutex_lock(&lock);
+	polling = false;
+	pthread_mutex_unlock(&lock);
+	pthread_join(t, NULL);
+	close(tty);
+	close(master);
+}
+
+/* Keys typed while the guest takes none for seconds arrive, in order, once it has room. */
+static void test_keys_held_while_full(void)
+{
+	static struct console c;
+	static struct device d = { .full = true };
+	int master, tty = open_raw_terminal(&master);
+
+	quits = 0;
+	if (tty < 0)
+		return;
+	console_init(&c, deliver, &d, &lock, tty, STDOUT_FILENO, quit, NULL);
+	console_start(&c);
+	put(master, "abc", 3);
+	sleep_ms(100);
+	put(master, "def", 3);
+	sleep_ms(1500); /* past the once-a-second look at the keyboard */
+	put(master, "gh", 2);
+	sleep_ms(1200);
+	pthread_mutex_lock(&lock);
+	d.full = false;
+	console_rx_wanted(&c);
+	pthread_mutex_unlock(&lock);
+	CHECK(wait_for(&d, "abcdefgh", 8));
+	CHECK_EQ(c.dropped, 0);
+	CHECK(wait_quits(0, 0));
+	close(tty);
+	close(master);
+}
+
+static void *tx_thread(void *arg)
+{
+	console_tx(arg, 'z');
+	return NULL;
+}
+
+/* Wait up to ms for thread t to end; true if it did. */
+static bool join_within(pthread_t t, long ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(t, NULL, &until) == 0;
+}
+
+/*
+ * Output to a pipe nobody reads: the PL011's byte waits (it is not lost while the machine runs),
+ * and the wait ends when the machine stops, the byte dropped and counted.
+ */
+static void test_output_stalled(void)
+{
+	static struct console c;
+	static struct device d;
+	static char junk[64 << 10];
+	int out[2];
+	pthread_t t;
+
+	CHECK_EQ(pipe(out), 0);
+	console_init(&c, deliver, &d, &lock, -1, out[1], NULL, NULL);
+	/* Fill the pipe through a non-blocking writer of our own. */
+	int w = file_writer(out[1]);
+	CHECK(w != out[1]);
+	while (write(w, junk, sizeof(junk)) > 0)
+		;
+	CHECK_EQ(errno, EAGAIN);
+	CHECK_EQ(pthread_create(&t, NULL, tx_thread, &c), 0);
+	CHECK(!join_within(t, 300)); /* waiting for room, as it should while the machine runs */
+	console_output_cancel(&c, true);
+	CHECK(join_within(t, 2000));
+	CHECK_EQ(c.out_dropped, 1);
+	CHECK_EQ(c.out_bytes, 0);
+	/* The next boot: output flows again once there is room. */
+	console_output_cancel(&c, false);
+	CHECK_EQ(fcntl(out[0], F_SETFL, O_NONBLOCK), 0);
+	while (read(out[0], junk, sizeof(junk)) > 0)
+		;
+	console_tx(&c, 'y');
+	CHECK_EQ(c.out_bytes, 1);
+	close(w);
+	close(out[0]);
+	close(out[1]);
 }
 
 int main(void)
@@ -222,5 +381,8 @@ int main(void)
 	test_pipe_passes_through();
 	test_terminal_escape();
 	test_quit_while_full();
+	test_quit_while_polled();
+	test_keys_held_while_full();
+	test_output_stalled();
 	return CHECK_DONE("console");
 }

@@ -4,16 +4,20 @@
  * a pipe, host input into receive buffers (with and without buffers available), the
  * receive-ready callback, and buffers in the wrong direction.
  */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "file.h"
 #include "virtio_driver.h"
 #include "virtio_console.h"
 
@@ -279,6 +283,69 @@ static void test_concurrent_input(void)
 	stop();
 }
 
+static void *serve_thread(void *arg)
+{
+	drv_serve(&con.mmio);
+	return NULL;
+}
+
+static void *reset_thread(void *arg)
+{
+	virtio_mmio_write(&con.mmio, VIRTIO_MMIO_STATUS, 4, 0);
+	return NULL;
+}
+
+static void *cancel_thread(void *arg)
+{
+	virtio_mmio_cancel(&con.mmio);
+	return NULL;
+}
+
+/* Wait up to ms for thread t to end; true if it did. */
+static bool join_within(pthread_t t, long ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(t, NULL, &until) == 0;
+}
+
+/*
+ * Half a megabyte of output to a terminal nobody reads (a pipe here, written through the
+ * non-blocking writer the console gives the device): the device's thread waits, and a reset, or
+ * a stop, still returns within a bound, the buffer not handed back (it belongs to no queue now).
+ */
+static void test_output_stalled(void *(*how)(void *))
+{
+	int stall[2];
+	pthread_t server, stopper;
+
+	CHECK_EQ(pipe(stall), 0);
+	memset(ram.host, 0, RAM_SIZE);
+	memset(&irq, 0, sizeof(irq));
+	virtio_console_init(&con, file_writer(stall[1]), NULL, NULL, &ram, drv_host(&irq));
+	CHECK_EQ(drv_setup(&con.mmio, VIRTIO_F_VERSION_1, 2, qs, 8), LIVE);
+	drv_desc(qs[1].desc, 0, RAM_GPA + RAM_SIZE / 2, RAM_SIZE / 2, 0, 0);
+	drv_publish(&qs[1], 0);
+	/* Notified, and served by a thread of its own, as stage 09's device thread does. */
+	virtio_mmio_write(&con.mmio, VIRTIO_MMIO_QUEUE_NOTIFY, 4, VIRTIO_CONSOLE_TX);
+	CHECK_EQ(pthread_create(&server, NULL, serve_thread, NULL), 0);
+	CHECK(!join_within(server, 300)); /* waiting for a reader, as it should */
+	CHECK_EQ(pthread_create(&stopper, NULL, how, NULL), 0);
+	CHECK(join_within(stopper, 2000));
+	CHECK(join_within(server, 2000));
+	CHECK_EQ(drv_used_idx(&qs[1]), 0);
+	virtio_console_destroy(&con);
+	close(stall[0]);
+	close(stall[1]);
+}
+
 int main(void)
 {
 	ram_init();
@@ -296,6 +363,8 @@ int main(void)
 	test_wrong_direction();
 	test_output_error();
 	test_concurrent_input();
+	test_output_stalled(reset_thread);
+	test_output_stalled(cancel_thread);
 	close(pipe_fds[0]);
 	close(pipe_fds[1]);
 	ram_free();

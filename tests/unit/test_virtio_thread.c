@@ -193,6 +193,33 @@ static void test_reset_while_busy(void)
 	CHECK_EQ(fake.served, 1);
 }
 
+/*
+ * QueueReady = 0 while a request of that queue runs: as for a reset, the request is cancelled and
+ * over before the write returns (the driver may reuse the queue's memory once it reads 0 back,
+ * virtio 1.2, 4.2.2.2), and its result is dropped.
+ */
+static void test_queue_ready_0_while_busy(void)
+{
+	start_fake();
+	__atomic_store_n(&fake.slow, true, __ATOMIC_RELEASE);
+	publish(&qs[0], 0);
+	kvm_notify(0);
+	wait_in_request();
+	drv_w(&fake.mmio, VIRTIO_MMIO_QUEUE_SEL, 0);
+	drv_w(&fake.mmio, VIRTIO_MMIO_QUEUE_READY, 0);
+	CHECK_EQ(__atomic_load_n(&fake.cancels_seen, __ATOMIC_RELAXED), 1);
+	pthread_mutex_lock(&fake.mmio.lock);
+	CHECK(!fake.mmio.busy);
+	pthread_mutex_unlock(&fake.mmio.lock);
+	CHECK_EQ(drv_r(&fake.mmio, VIRTIO_MMIO_QUEUE_READY), 0);
+	CHECK_EQ(used_idx(&qs[0]), 0);
+	/* The device itself stays live: only the request of that queue was cancelled. */
+	CHECK_EQ(drv_r(&fake.mmio, VIRTIO_MMIO_STATUS), LIVE);
+	__atomic_store_n(&fake.slow, false, __ATOMIC_RELEASE);
+	stop_fake();
+	CHECK_EQ(fake.mmio.requests, 0);
+}
+
 /* The machine stops while a request runs, as at Ctrl-A x: the thread comes back, result dropped. */
 static void test_stop_while_busy(void)
 {
@@ -295,6 +322,7 @@ int main(void)
 	ram_init();
 	test_served_by_the_thread();
 	test_reset_while_busy();
+	test_queue_ready_0_while_busy();
 	test_stop_while_busy();
 	test_hammered_disk();
 	ram_free();
