@@ -42,6 +42,24 @@ enum machine_stop {
 	STOP_ERROR, /* a vCPU could not go on */
 };
 
+/*
+ * The steps of one boot, in order, for --stats' times (stats.c): each is marked as it begins, and
+ * lasts until the next. START is main()'s first line, or the end of the boot before.
+ */
+enum phase {
+	PHASE_START, /* options, /dev/kvm, the console; after a reset, nothing */
+	PHASE_VM, /* KVM_CREATE_VM, guest RAM */
+	PHASE_KERNEL, /* the kernel and initrd read into RAM */
+	PHASE_VCPUS, /* the vGIC, the vCPUs and their features, the timers */
+	PHASE_DEVICES, /* the bus, the UART, the RTC, the virtio slots */
+	PHASE_DTB, /* the device tree */
+	PHASE_RUN, /* the guest runs: from the first vCPU thread */
+	PHASE_STOP, /* the first stop (SYSTEM_OFF, a reset, Ctrl-A x) to every thread joined */
+	PHASE_DESTROY, /* taking the boot down */
+	PHASE_DOWN, /* the boot is down */
+	PHASES
+};
+
 /* One vCPU and the thread that runs it. */
 struct vcpu {
 	struct machine *m;
@@ -91,6 +109,7 @@ struct machine {
 	struct virtio_rng rng; /* in the first slot left free, if one is */
 	struct virtio_slot slots[VIRTIO_SLOTS];
 	unsigned int boots;
+	uint64_t phase_ns[PHASES]; /* when each step of this boot began (CLOCK_MONOTONIC) */
 	/* Stopping: stop_lock orders the kicks against threads starting and ending. */
 	pthread_mutex_t stop_lock;
 	enum machine_stop stop; /* read without the lock by the vCPU threads (atomics) */
@@ -106,6 +125,8 @@ enum machine_stop machine_run(struct machine *m);
 
 /* stats.c */
 void print_stats(const struct machine *m);
+void phase_mark(struct machine *m, enum phase p);
+void print_times(const struct machine *m);
 
 /* devices.c */
 void machine_destroy(struct machine *m);

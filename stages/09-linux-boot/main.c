@@ -76,6 +76,7 @@ static void machine_build(struct machine *m)
 	int err;
 
 	m->boots++;
+	phase_mark(m, PHASE_VM);
 	m->vm = ioctl(m->kvm, KVM_CREATE_VM, vm_type_for(m->kvm, RAM_BASE + o->ram_size));
 	if (m->vm < 0)
 		die_errno("KVM_CREATE_VM");
@@ -106,10 +107,12 @@ static void machine_build(struct machine *m)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
 
 	/* The kernel (or bare-metal program) and initrd, where booting.rst wants them. */
+	phase_mark(m, PHASE_KERNEL);
 	struct boot_layout layout;
 	load_kernel(&m->ram, o, &layout);
 
 	/* The interrupt controller, and whether it can serve as many vCPUs as asked for. */
+	phase_mark(m, PHASE_VCPUS);
 	err = vgic_create(m->vm, o->gic_version, &m->gic);
 	if (err)
 		gic_unavailable(o->gic_version, err);
@@ -171,6 +174,7 @@ static void machine_build(struct machine *m)
 		     o->ncpus - 1);
 
 	/* The devices, on a bus emptied of the last boot's: first the UART, behind the lock. */
+	phase_mark(m, PHASE_DEVICES);
 	m->bus = (struct mmio_bus){ .trace = o->trace ? stderr : NULL };
 	uart_attach(&m->uart, &m->bus, &m->lock, &m->console, m->vm, o->trace);
 	/* The real-time clock: the guest's date is the host's, and its alarm wakes the guest. */
@@ -183,6 +187,7 @@ static void machine_build(struct machine *m)
 	 * The device tree, with a cpu node per vCPU. A fresh random seed each boot lets the
 	 * kernel's RNG start unpredictable (/chosen/rng-seed).
 	 */
+	phase_mark(m, PHASE_DTB);
 	uint8_t seed[32];
 	struct dtb_machine desc = {
 		.ram_base = m->ram.gpa,
@@ -217,6 +222,7 @@ int main(int argc, char **argv)
 
 	options_parse(argc, argv, &opt);
 	m = (struct machine){ .opt = &opt };
+	phase_mark(&m, PHASE_START);
 	open_disks(&m);
 
 	m.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -265,7 +271,12 @@ int main(int argc, char **argv)
 		pthread_mutex_lock(&m.lock);
 		if (opt.stats)
 			print_stats(&m);
+		phase_mark(&m, PHASE_DESTROY);
 		machine_destroy(&m);
+		phase_mark(&m, PHASE_DOWN);
+		if (opt.stats)
+			print_times(&m);
+		phase_mark(&m, PHASE_START); /* of the next boot, if there is one */
 		if (stop != STOP_RESET)
 			break;
 		if (opt.no_reboot) {

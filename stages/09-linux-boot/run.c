@@ -72,6 +72,7 @@ void machine_stop(struct machine *m, enum machine_stop why)
 	if (why == STOP_QUIT)
 		m->quit = true;
 	if (m->stop == STOP_NONE && why != STOP_NONE) {
+		phase_mark(m, PHASE_STOP);
 		__atomic_store_n(&m->stop, why, __ATOMIC_RELEASE);
 		/* A vCPU waiting for a full terminal in the PL011's output gives up its byte. */
 		console_output_cancel(&m->console, true);
@@ -201,10 +202,13 @@ static void *vcpu_thread(void *arg)
  */
 enum machine_stop machine_run(struct machine *m)
 {
+	phase_mark(m, PHASE_RUN);
 	virtio_threads_start(m);
 	pthread_mutex_lock(&m->stop_lock);
 	m->stop = m->quit ? STOP_QUIT : STOP_NONE;
 	console_output_cancel(&m->console, m->stop != STOP_NONE);
+	if (m->stop != STOP_NONE) /* Ctrl-A x came between two boots: this one never runs */
+		phase_mark(m, PHASE_STOP);
 	for (unsigned int i = 0; m->stop == STOP_NONE && i < m->opt->ncpus; i++) {
 		int err = pthread_create(&m->vcpus[i].thread, NULL, vcpu_thread, &m->vcpus[i]);
 

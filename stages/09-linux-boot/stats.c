@@ -1,9 +1,10 @@
 /*
- * stats.c - what --stats prints when the guest stops: exits by reason, and what the devices
- * counted.
+ * stats.c - what --stats prints when the guest stops: exits by reason, what the devices counted,
+ * and where the time of a boot went, step by step.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "exits.h"
 #include "machine.h"
@@ -92,4 +93,43 @@ void print_stats(const struct machine *m)
 				m->rng.host_errors);
 		fputc('\n', stderr);
 	}
+}
+
+void phase_mark(struct machine *m, enum phase p)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	m->phase_ns[p] = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Milliseconds from the start of step `from` to the start of step `to`. */
+static double phase_ms(const struct machine *m, enum phase from, enum phase to)
+{
+	return (double)(m->phase_ns[to] - m->phase_ns[from]) / 1e6;
+}
+
+/*
+ * The VMM's own share of a boot: what it takes to get the guest going, and to take it down once
+ * it stopped. Printed after the boot is down, so that the taking down is counted too.
+ */
+void print_times(const struct machine *m)
+{
+	static const char *const names[PHASE_RUN] = {
+		[PHASE_START] = "start",     [PHASE_VM] = "VM and RAM",
+		[PHASE_KERNEL] = "kernel",   [PHASE_VCPUS] = "vGIC and vCPUs",
+		[PHASE_DEVICES] = "devices", [PHASE_DTB] = "device tree",
+	};
+
+	fprintf(stderr, "stats: time: %.1f ms to the first KVM_RUN (",
+		phase_ms(m, PHASE_START, PHASE_RUN));
+	for (enum phase p = PHASE_START; p < PHASE_RUN; p++)
+		fprintf(stderr, "%s%s %.1f", p == PHASE_START ? "" : ", ", names[p],
+			phase_ms(m, p, p + 1));
+	fprintf(stderr, ")\n");
+	fprintf(stderr,
+		"stats: time: the guest ran %.1f ms; from its stop, %.1f ms to taken down (threads "
+		"joined %.1f, the boot taken down %.1f)\n",
+		phase_ms(m, PHASE_RUN, PHASE_STOP), phase_ms(m, PHASE_STOP, PHASE_DOWN),
+		phase_ms(m, PHASE_STOP, PHASE_DESTROY), phase_ms(m, PHASE_DESTROY, PHASE_DOWN));
 }
