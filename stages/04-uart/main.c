@@ -147,8 +147,8 @@ int main(int argc, char **argv)
 		print_stats(&m);
 	munmap(run, run_size);
 	close(vcpu);
+	close(vm); /* the VM before its RAM, so KVM frees its page tables at once (stage 02) */
 	munmap(ram.host, ram.size);
-	close(vm);
 	close(kvm);
 	return status;
 }

@@ -200,8 +200,8 @@ int main(int argc, char **argv)
 	munmap(run, run_size);
 	close(vcpu);
 	close(gic.fd);
+	close(vm); /* the VM before its RAM, so KVM frees its page tables at once (stage 02) */
 	munmap(ram.host, ram.size);
-	close(vm);
 	close(kvm);
 	return status;
 }

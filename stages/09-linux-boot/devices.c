@@ -322,6 +322,6 @@ void machine_destroy(struct machine *m)
 		close(m->vcpus[i].fd);
 	}
 	close(m->gic.fd);
+	close(m->vm); /* the VM before its RAM, so KVM frees its page tables at once (stage 02) */
 	munmap(m->ram.host, m->ram.size);
-	close(m->vm);
 }

@@ -461,6 +461,10 @@ veleiro: ready$"
 	# vCPU 1 was parked by the kernel in KVM_RUN; the kick brought it out (KVM_EXIT_INTR).
 	grep -qE '^stats: vCPU 1: [1-9][0-9]* exits \(.*INTR [1-9][0-9]*.*\)$' <<<"$stderr"
 	assert_equal "$(grep -c '^stats: virtual timer: ' <<<"$stderr")" 2
+	# Where the boot's time went, step by step; no timing is asserted, only that each is there.
+	n='[0-9]+\.[0-9]'
+	grep -qE "^stats: time: $n ms to the first KVM_RUN \(start $n, VM and RAM $n, kernel $n, vGIC and vCPUs $n, devices $n, device tree $n\)$" <<<"$stderr"
+	grep -qE "^stats: time: the guest ran $n ms; from its stop, $n ms to taken down \(threads joined $n, the boot taken down $n\)$" <<<"$stderr"
 }
 
 @test "reboot starts the guest again in the same process, once; then it powers off" {
