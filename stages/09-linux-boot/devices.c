@@ -54,6 +54,24 @@ static void virtio_irq_set(void *ctx, int level)
 			intid);
 }
 
+/*
+ * The PL011's data register, coalesced (coalesced.c): KVM queues the guest's bytes instead of
+ * exiting for each. Not with --no-coalesced-mmio, nor where KVM cannot: each byte is then an MMIO
+ * exit, as in stage 04. UARTDR is the register at PL011_BASE (PL011 TRM 3.3), 4 bytes wide.
+ */
+void uart_coalesce(struct machine *m)
+{
+	int err;
+
+	if (!m->coalesced_page)
+		return;
+	err = coalesced_start(&m->coalesced, m->vm, m->vcpus[0].run, m->run_size, m->coalesced_page,
+			      PL011_BASE, 4, &m->bus);
+	if (err)
+		warn("cannot coalesce the UART's writes (%s): one MMIO exit per byte",
+		     strerror(-err));
+}
+
 /* The console's input into virtio-console (a console_deliver_fn). */
 size_t vcon_deliver(void *device, const uint8_t *buf, size_t len)
 {

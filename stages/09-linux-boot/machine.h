@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "boot.h"
+#include "coalesced.h"
 #include "console.h"
 #include "memmap.h"
 #include "mmio_bus.h"
@@ -90,6 +91,8 @@ struct machine {
 	struct vcpu_features features; /* what every vCPU has this boot */
 	struct vcpu vcpus[MAX_CPUS];
 	bool eventfds; /* the fast path: KVM_IOEVENTFD and KVM_IRQFD (eventfds.h) */
+	int coalesced_page; /* where KVM's coalesced MMIO ring is, or 0: none (coalesced.h) */
+	struct coalesced coalesced; /* this boot's, for the UART's data register */
 	/*
 	 * The lock of the devices that have none of their own, the PL011 and the PL031, held by
 	 * whichever thread touches them: a vCPU's on MMIO exits (mmio_bus.h), the console's input
@@ -131,6 +134,7 @@ void print_times(const struct machine *m);
 /* devices.c */
 void machine_destroy(struct machine *m);
 uint32_t virtio_slots_add(struct machine *m);
+void uart_coalesce(struct machine *m);
 void virtio_threads_start(struct machine *m);
 void virtio_threads_stop(struct machine *m);
 size_t vcon_deliver(void *device, const uint8_t *buf, size_t len);

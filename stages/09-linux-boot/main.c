@@ -177,6 +177,7 @@ static void machine_build(struct machine *m)
 	phase_mark(m, PHASE_DEVICES);
 	m->bus = (struct mmio_bus){ .trace = o->trace ? stderr : NULL };
 	uart_attach(&m->uart, &m->bus, &m->lock, &m->console, m->vm, o->trace);
+	uart_coalesce(m); /* its data register: bytes queued by KVM, not an exit each */
 	/* The real-time clock: the guest's date is the host's, and its alarm wakes the guest. */
 	rtc_attach(&m->rtc, &m->bus, m->vm, o->trace);
 
@@ -241,6 +242,8 @@ int main(int argc, char **argv)
 		die_errno("KVM_GET_VCPU_MMAP_SIZE");
 	/* virtio's I/O path: KVM signals the devices' threads and takes their interrupts itself. */
 	m.eventfds = eventfds_choose(m.kvm, opt.no_ioeventfd);
+	/* The UART's output: queued by KVM (coalesced MMIO), or an exit a byte with the switch. */
+	m.coalesced_page = opt.no_coalesced_mmio ? 0 : coalesced_page(m.kvm);
 	kick_init();
 	pthread_mutex_init(&m.lock, NULL);
 	pthread_mutex_init(&m.stop_lock, NULL);

@@ -30,6 +30,7 @@
 #define OPT_NO_SVE (OPT_LONG_ONLY + 5)
 #define OPT_SVE_VL (OPT_LONG_ONLY + 6)
 #define OPT_NO_IOEVENTFD (OPT_LONG_ONLY + 7)
+#define OPT_NO_COALESCED_MMIO (OPT_LONG_ONLY + 8)
 
 static const struct opt table[] = {
 	{ 'k', "kernel", "FILE", "the kernel (Image) or bare-metal binary" },
@@ -55,6 +56,8 @@ static const struct opt table[] = {
 	{ OPT_NO_IOEVENTFD, "no-ioeventfd", NULL,
 	  "virtio the slow way, to compare: notifications by MMIO exit,\ninterrupts by KVM_IRQ_LINE "
 	  "(default: KVM_IOEVENTFD, KVM_IRQFD)" },
+	{ OPT_NO_COALESCED_MMIO, "no-coalesced-mmio", NULL,
+	  "an MMIO exit for every byte the UART sends, to compare\n(default: KVM coalesces them)" },
 	{ 't', "trace", NULL, "print every exit on stderr, with the device register it hit" },
 	{ 's', "stats", NULL, "print exit counts per vCPU and device counts on stderr at the end" },
 	{ 0 },
@@ -193,6 +196,9 @@ static void set(void *ctx, int key, const char *value)
 		break;
 	case OPT_NO_IOEVENTFD:
 		o->no_ioeventfd = true;
+		break;
+	case OPT_NO_COALESCED_MMIO:
+		o->no_coalesced_mmio = true;
 		break;
 	case 't':
 		o->trace = true;

@@ -122,6 +122,8 @@ static enum machine_stop vcpu_run(struct vcpu *v)
 		}
 		if (run->exit_reason < sizeof(v->exits) / sizeof(v->exits[0]))
 			v->exits[run->exit_reason]++;
+		/* The UART's queued bytes go first: this exit may read what they changed. */
+		coalesced_drain(&m->coalesced);
 
 		switch (run->exit_reason) {
 		case KVM_EXIT_MMIO:
@@ -220,6 +222,7 @@ enum machine_stop machine_run(struct machine *m)
 
 	for (unsigned int i = 0; m->running && i < m->opt->ncpus; i++)
 		pthread_join(m->vcpus[i].thread, NULL);
+	coalesced_stop(&m->coalesced); /* the last bytes the guest sent */
 	virtio_threads_stop(m);
 	pthread_mutex_lock(&m->stop_lock);
 	m->running = false;

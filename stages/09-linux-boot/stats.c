@@ -73,6 +73,10 @@ void print_stats(const struct machine *m)
 		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
 		", lowered %" PRIu64 "\n",
 		m->uart.dev.ignored, m->uart.irq_raised, m->uart.irq_lowered);
+	if (m->coalesced_page)
+		fprintf(stderr,
+			"stats: pl011: %" PRIu64 " data register writes coalesced (no exit)\n",
+			m->coalesced.writes);
 	fprintf(stderr, "stats: console: %" PRIu64 " bytes in, %" PRIu64 " bytes out",
 		m->console.in_bytes, m->console.out_bytes);
 	if (m->console.dropped)

@@ -510,6 +510,21 @@ veleiro: ready$"
 	refute_output --partial "lab:"
 }
 
+@test "coalesced MMIO: the UART's bytes take no exit each; --no-coalesced-mmio takes one a byte" {
+	vmm 09 --stats guest/hello.bin
+	assert_success
+	assert_output "Hello, world!"
+	# hello.bin reads UARTFR before each of its 14 bytes: those reads still exit, the writes not.
+	grep -qxF 'stats: pl011: 14 data register writes coalesced (no exit)' <<<"$stderr"
+	grep -qE '^stats:   MMIO +14$' <<<"$stderr"
+	vmm 09 --stats --no-coalesced-mmio guest/hello.bin
+	assert_success
+	assert_output "Hello, world!"
+	refute_line --partial "coalesced"
+	grep -qE '^stats:   MMIO +28$' <<<"$stderr"
+	! grep -q coalesced <<<"$stderr"
+}
+
 @test "on a terminal, Ctrl-C interrupts the guest's command, not the VMM" {
 	build_ptyrun
 	run -0 --separate-stderr timeout "$LINUX_TIMEOUT" "$VMM_HOST" "$SCRATCH/ptyrun" "started" "^C" \
