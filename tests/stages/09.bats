@@ -26,7 +26,8 @@ linux() {
 		shift
 	done
 	shift
-	run --separate-stderr timeout "$LINUX_TIMEOUT" ./stage-09 "${args[@]}" -a "$QUIET -- \"$*\"" </dev/null
+	stage_run 09
+	run --separate-stderr timeout "$LINUX_TIMEOUT" "${STAGE_RUN[@]}" "${args[@]}" -a "$QUIET -- \"$*\"" </dev/null
 	strip_cr
 }
 
@@ -689,7 +690,8 @@ hostile_lab() {
 }
 
 @test "bad-notify: 100,000 notifies of a queue that does not exist: a few lines on stderr, then a count" {
-	run --separate-stderr timeout "$LINUX_TIMEOUT" ./stage-09 guest/bad-notify.bin </dev/null
+	stage_run 09
+	run --separate-stderr timeout "$LINUX_TIMEOUT" "${STAGE_RUN[@]}" guest/bad-notify.bin </dev/null
 	assert_success
 	strip_cr
 	assert_line "bad-notify: virtio-rng at 0xa000000, live"
