@@ -328,6 +328,9 @@ docs-check:
 # The builds (unit tests twice over, the fuzzers, every stage) use every core; the suites run one
 # at a time.
 LAB_SUITES := $(if $(NATIVE),,tests/lab.bats)
+# The assignments' suites run through the grader (tests/grade/check: the reference scores full
+# marks, the handouts do not); the other stages' suites run bare.
+PLAIN_SUITES := $(filter-out $(patsubst %,tests/stages/%.bats,$(ASSIGNMENT_NUMS)),$(sort $(wildcard tests/stages/*.bats)))
 JOBS := $(shell nproc 2>/dev/null || echo 2)
 test: $(DEPS_STAMP)
 	$(Q)exec 9>$(BUILD)/test.lock; \
@@ -339,7 +342,11 @@ test: $(DEPS_STAMP)
 	$(MAKE) check-stages || rc=1; \
 	$(MAKE) docs-check || rc=1; \
 	$(MAKE) -j$(JOBS) fuzz-smoke || rc=1; \
-	$(MAKE) -j$(JOBS) all && tests/run-bats $(sort $(wildcard tests/stages/*.bats)) $(LAB_SUITES) 9>&- || rc=1; \
+	if $(MAKE) -j$(JOBS) all; then \
+	  tests/run-bats $(PLAIN_SUITES) tests/grade/cut-hole.bats 9>&- || rc=1; \
+	  tests/grade/check $(ASSIGNMENT_NUMS) 9>&- || rc=1; \
+	  $(if $(LAB_SUITES),tests/run-bats $(LAB_SUITES) 9>&- || rc=1;) \
+	else rc=1; fi; \
 	$(if $(NATIVE),,lab/run --stop-except $$labs_up;) \
 	tests/summary || rc=1; \
 	exit $$rc
