@@ -24,6 +24,7 @@ irq_count() { sed -nE 's/^irq: ([0-9]+) interrupts, [0-9]+ bytes$/\1/p' <<<"$out
 	assert_equal "$stderr" ""
 }
 
+# points: 3
 @test "guest/irq.bin echoes from its interrupt handler; the line goes through KVM_IRQ_LINE" {
 	vmm 05 --stats --trace guest/irq.bin < <(printf 'abc\rq')
 	assert_success
@@ -57,6 +58,7 @@ irq_count() { sed -nE 's/^irq: ([0-9]+) interrupts, [0-9]+ bytes$/\1/p' <<<"$out
 	assert_equal "$(pl011_reads)" "$((out + 2 * 5 + n - 1))"
 }
 
+# points: 2
 @test "the EBUSY lesson: KVM_CREATE_VCPU after KVM_DEV_ARM_VGIC_CTRL_INIT fails" {
 	src=$(stage_src 05)
 	cc=aarch64-linux-gnu-gcc

@@ -198,6 +198,7 @@ veleiro: ready$"
 	assert_line --partial "reboot: Power down"
 }
 
+# points: 3
 @test "/proc/cpuinfo shows N processors for --cpus 1, 2 and 4; all of them online" {
 	for n in 1 2 4; do
 		linux --cpus "$n" -- "grep -c ^processor /proc/cpuinfo; cat /sys/devices/system/cpu/online"
@@ -389,6 +390,7 @@ veleiro: ready$"
 	assert_output 2
 }
 
+# points: 3
 @test "the ext4 disk on both I/O paths: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it" {
 	local path
 	for path in fast slow; do
@@ -453,6 +455,7 @@ veleiro: ready$"
 	cmp "$DISK" "$SCRATCH/disk.ext4"
 }
 
+# points: 2
 @test "poweroff from the guest ends the VMM with status 0; every vCPU thread is stopped and counted" {
 	linux --cpus 2 --stats -- poweroff
 	assert_success
@@ -509,6 +512,7 @@ veleiro: ready$"
 	assert_equal "$stderr" ""
 }
 
+# points: 3
 @test "every earlier bare-metal guest still runs on stage 09, on one vCPU and on several" {
 	truncate -s 1M "$SCRATCH/disk.img"
 	printf 'veleiro disk: sector 0\n' | dd of="$SCRATCH/disk.img" conv=notrunc status=none
