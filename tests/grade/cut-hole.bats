@@ -14,12 +14,12 @@ cut_hole() { run --separate-stderr tests/grade/cut-hole "$f" "$1" 99-x.md#y 99; 
 	assert_success
 	assert_output 7
 	# The stub: one comment, one line naming the hole, exit(70).
-	run -0 sed -n '/^int dev_read(struct dev \*d,$/,/^}$/p' "$f"
-	assert_output "$(printf '%s\n' 'int dev_read(struct dev *d,' '	     int reg)' '{' \
+	run -0 sed -n '/^\t     unsigned int flags_for_this_access)$/,/^}$/p' "$f"
+	assert_output "$(printf '%s\n' '	     unsigned int flags_for_this_access)' '{' \
 		'	/* Assignment 99: write dev_read(); docs/tutorial/99-x.md#y explains it. */' \
 		'	fprintf(stderr, "hole: tricky.c: dev_read() is not written yet (see docs/tutorial/99-x.md#y)\n");' \
 		'	exit(70);' '}')"
-	grep -qxF 'int dev_read(struct dev *d, int reg);' "$f"
+	grep -qxF '	     unsigned int flags_for_this_access);' "$f"
 	grep -qxF '	"dev_read(",' "$f"
 	grep -qxF '		if (i & 1) {' "$f"
 	grep -qxF '#include <stdio.h>' "$f"
@@ -39,8 +39,8 @@ cut_hole() { run --separate-stderr tests/grade/cut-hole "$f" "$1" 99-x.md#y 99; 
 
 @test "the cut file compiles with the stage's flags; the stub prints its one line and exits 70" {
 	cut_hole dev_read
-	printf '%s\n' '#include <stddef.h>' 'struct dev;' 'int dev_read(struct dev *d, int reg);' \
-		'int main(void) { return dev_read(NULL, 0); }' >"$SCRATCH/main.c"
+	printf '%s\n' '#include <stddef.h>' 'struct dev;' 'int dev_read(struct dev *d, int reg, unsigned int size, unsigned int flags);' \
+		'int main(void) { return dev_read(NULL, 0, 4, 0); }' >"$SCRATCH/main.c"
 	gcc -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-unused-function \
 		"$f" "$SCRATCH/main.c" -o "$SCRATCH/t"
 	run -70 --separate-stderr "$SCRATCH/t"
