@@ -343,7 +343,7 @@ test: $(DEPS_STAMP)
 	$(MAKE) docs-check || rc=1; \
 	$(MAKE) -j$(JOBS) fuzz-smoke || rc=1; \
 	if $(MAKE) -j$(JOBS) all; then \
-	  tests/run-bats $(PLAIN_SUITES) tests/grade/cut-hole.bats 9>&- || rc=1; \
+	  tests/run-bats $(PLAIN_SUITES) tests/grade/cut-hole.bats tests/grade/grade.bats 9>&- || rc=1; \
 	  tests/grade/check $(ASSIGNMENT_NUMS) 9>&- || rc=1; \
 	  $(if $(LAB_SUITES),tests/run-bats $(LAB_SUITES) 9>&- || rc=1;) \
 	else rc=1; fi; \
