@@ -86,6 +86,7 @@ help:
 	@echo "  make test-NN        one stage's suite, e.g. make test-03 (make test-lab: the lab's)"
 	@echo "  make diff-NN        what stage NN changed, as a diff against stage NN-1"
 	@echo "  make start-NN       assignment NN: a copy of stage NN in work/NN-name/ with the lesson taken out"
+	@echo "                      (FULL=1: with nothing taken out, for the exercises; FORCE=1 replaces a copy)"
 	@echo "  make work-NN        build that copy (./work-NN runs it like ./stage-NN)"
 	@echo "  make grade-NN       build and score it (GRADE_EXTRA=DIR adds tests; EXERCISE=N.M one exercise)"
 	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
@@ -187,7 +188,7 @@ $(WORK_BIN)/stage-$(1): $$($(1)_WOBJS)
 	$(Q)$(VMM_CC) $$^ -o $$@ $(VMM_LDFLAGS) $$(if $$($(1)_WFDT),$(FDT_LIBS))
 
 start-$(1):
-	$(Q)tests/grade/start $(1) $$(if $$(FORCE),--force)
+	$(Q)tests/grade/start $(1) $$(if $$(FORCE),--force) $$(if $$(FULL),--none)
 
 # The binary keeps the stage's name, so its messages read as the stage's do; ./work-NN runs it.
 work-$(1): $$(if $$($(1)_WSRCS),$(WORK_BIN)/stage-$(1) $$(patsubst %,guest/%.bin,$$(call stage_guests,$(1))) \
