@@ -21,4 +21,4 @@ dtb.c:dtb_add_uart 08-dtb-boot.md#the-uart-and-its-clock | Linux boots to the re
 boot.c:boot_parse 08-dtb-boot.md#the-image-header | Linux boots to the ready marker and runs a command: uname -m says aarch64
 boot.c:boot_load_kernel 08-dtb-boot.md#where-everything-goes | Linux boots to the ready marker and runs a command: uname -m says aarch64
 endef
-STAGE_UNIT := test_pl011 test_mmio_bus test_virtq test_boot
+STAGE_UNIT := test_pl011 test_mmio_bus test_virtq test_boot test_dtb
