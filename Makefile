@@ -82,13 +82,15 @@ help:
 	@echo "  make stage-NN       build stage NN and the guests it runs, e.g. make stage-03"
 	@echo "  make run            build and run the most complete stage with its default guest"
 	@echo "  make test           unit tests (also under ASan/UBSan), format and copy-forward checks,"
-	@echo "                      then every stage's suite (through the lab on non-arm64 hosts)"
+	@echo "                      then every stage's suite (through the lab on non-arm64 hosts; the"
+	@echo "                      assignments' suites through their grader, as make grade-check does)"
 	@echo "  make test-NN        one stage's suite, e.g. make test-03 (make test-lab: the lab's)"
 	@echo "  make diff-NN        what stage NN changed, as a diff against stage NN-1"
 	@echo "  make start-NN       assignment NN: a copy of stage NN in work/NN-name/ with the lesson taken out"
 	@echo "                      (FULL=1: with nothing taken out, for the exercises; FORCE=1 replaces a copy)"
 	@echo "  make work-NN        build that copy (./work-NN runs it like ./stage-NN)"
 	@echo "  make grade-NN       build and score it (GRADE_EXTRA=DIR adds tests; EXERCISE=N.M one exercise)"
+	@echo "  make grade-check    prove the grader: references score full marks, handouts do not"
 	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
 	@echo "  make docs-check     check the tutorial's code snippets against the source"
 	@echo "  make reformat       clang-format the C sources, carrying the tutorial's snippets along"
@@ -158,7 +160,6 @@ diff-$(1):
 endef
 $(foreach n,$(STAGE_NUMS),$(eval $(call stage_rules,$(n))))
 
-
 # --- assignments ------------------------------------------------------------------------------
 # A stage whose stage.mk lists STAGE_HOLES is also an assignment: `make start-NN` copies it to
 # work/NN-name/ with those functions' bodies taken out (tests/grade/start), `make work-NN` builds
@@ -166,8 +167,8 @@ $(foreach n,$(STAGE_NUMS),$(eval $(call stage_rules,$(n))))
 # `make grade-NN` scores it (tests/grade/grade). WORK_ROOT moves the copies (the grader's own
 # check uses one under build/). The copies are the learner's: no check of the project looks inside.
 WORK_ROOT ?= work
-ASSIGNMENT_NUMS := $(strip $(foreach n,$(STAGE_NUMS),$(if $(shell grep -l '^define STAGE_HOLES' \
-	$(call stage_dir,$(n))/stage.mk 2>/dev/null),$(n))))
+ASSIGNMENT_NUMS := $(sort $(foreach f,$(shell grep -l '^define STAGE_HOLES' $(addsuffix /stage.mk,$(STAGE_DIRS))),\
+	$(firstword $(subst -, ,$(notdir $(patsubst %/stage.mk,%,$(f)))))))
 # A hole can leave a static helper or variable unused until it is filled in.
 WORK_CFLAGS := $(VMM_CFLAGS) -Wno-unused-function -Wno-unused-variable -Wno-unused-but-set-variable
 WORK_BIN := $(VMM_DIR)/$(WORK_ROOT)
