@@ -171,7 +171,9 @@ ASSIGNMENT_NUMS := $(sort $(foreach f,$(shell grep -l '^define STAGE_HOLES' $(ad
 	$(firstword $(subst -, ,$(notdir $(patsubst %/stage.mk,%,$(f)))))))
 # A hole can leave a static helper or variable unused until it is filled in.
 WORK_CFLAGS := $(VMM_CFLAGS) -Wno-unused-function -Wno-unused-variable -Wno-unused-but-set-variable
-WORK_BIN := $(VMM_DIR)/$(WORK_ROOT)
+# The binaries sit one level below build/, as the stages' do, so stage 09 finds its default guest
+# in ../linux: build/work-arm64/stage-NN (build/work-native/ on arm64 hosts).
+WORK_BIN := $(BUILD)/$(subst /,-,$(WORK_ROOT))-$(notdir $(VMM_DIR))
 
 define work_rules
 $(1)_WDIR := $(WORK_ROOT)/$(notdir $(call stage_dir,$(1)))
@@ -185,6 +187,7 @@ $(VMM_DIR)/$$($(1)_WDIR)/%.o: $$($(1)_WDIR)/%.c $(DEPS_STAMP)
 	$(Q)$(VMM_CC) $(WORK_CFLAGS) -I$$($(1)_WDIR) $$(if $$($(1)_WFDT),$(FDT_CFLAGS)) -c $$< -o $$@
 
 $(WORK_BIN)/stage-$(1): $$($(1)_WOBJS)
+	@mkdir -p $$(@D)
 	@$$(if $(Q),echo "  LD      $$@")
 	$(Q)$(VMM_CC) $$^ -o $$@ $(VMM_LDFLAGS) $$(if $$($(1)_WFDT),$(FDT_LIBS))
 
