@@ -21,8 +21,8 @@ STAGE_LINUX := yes
 # fails while it is missing (make grade-check proves that it does). STAGE_UNIT: the unit tests
 # (tests/unit/NAME.c) the grader compiles from the learner's copy of this stage.
 define STAGE_HOLES
-devices.c:vcpu_create 09-linux-boot.md#starting-the-other-cpus | every earlier bare-metal guest still runs on stage 09, on one vCPU and on several
-run.c:machine_stop 09-linux-boot.md#stopping-every-vcpu | every earlier bare-metal guest still runs on stage 09, on one vCPU and on several
+devices.c:vcpu_create 09-linux-boot.md#starting-the-other-cpus | no kernel named: the bundled Linux boots to the ready marker; uname -m says aarch64
+run.c:machine_stop 09-linux-boot.md#stopping-every-vcpu | poweroff from the guest ends the VMM with status 0; every vCPU thread is stopped and counted
 eventfds.c:ioeventfd_attach 09-linux-boot.md#the-io-path-production-vmms-use-ioeventfd-irqfd-and-a-thread-per-device | the ext4 disk on both I/O paths: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it
 eventfds.c:irqfd_attach 09-linux-boot.md#the-io-path-production-vmms-use-ioeventfd-irqfd-and-a-thread-per-device | the ext4 disk on both I/O paths: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it
 endef
