@@ -22,6 +22,29 @@ else
 	VMM_HOST=$TOP/lab/run
 fi
 
+# The grader (tests/grade/grade) runs a suite against an assignment's copy instead of the stage:
+# GRADE_STAGE=NN, GRADE_BIN (the directory its build is in, holding stage-NN) and GRADE_SRC (its
+# sources). stage_run and stage_src give the command and the sources a test should use.
+[ -z "${GRADE_STAGE:-}" ] || VMM_BIN=$GRADE_BIN
+
+# stage_run NN: STAGE_RUN=(the command that runs stage NN), ./stage-NN as a learner types it.
+stage_run() {
+	if [ "${GRADE_STAGE:-}" = "$1" ]; then
+		STAGE_RUN=("$VMM_HOST" "$VMM_BIN/stage-$1")
+	else
+		STAGE_RUN=("./stage-$1")
+	fi
+}
+
+# stage_src NN: the directory of stage NN's sources.
+stage_src() {
+	if [ "${GRADE_STAGE:-}" = "$1" ]; then
+		echo "$GRADE_SRC"
+	else
+		ls -d "$TOP"/stages/"$1"-*/ | sed "s|^$TOP/||; s|/$||"
+	fi
+}
+
 common_setup() {
 	cd "$TOP" || return 1
 	# Scratch files live inside the checkout: the lab shares the checkout, not /tmp.
@@ -38,7 +61,8 @@ common_teardown() {
 vmm() {
 	local stage=$1
 	shift
-	run --separate-stderr timeout "$VMM_TIMEOUT" "./stage-$stage" "$@"
+	stage_run "$stage"
+	run --separate-stderr timeout "$VMM_TIMEOUT" "${STAGE_RUN[@]}" "$@"
 }
 
 # The lines of $stderr, one per array element (bats gives $stderr_lines too; this counts them).

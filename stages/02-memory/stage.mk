@@ -9,3 +9,13 @@
 STAGE_GUESTS := memory
 STAGE_RUN := guest/memory.bin
 STAGE_LINUX :=
+
+# The assignment (docs/instructors.md). STAGE_HOLES: the functions `make start-NN` takes out, one
+# a line: FILE:FUNCTION, the chapter section that teaches it, and after "|" the graded test that
+# fails while it is missing (make grade-check proves that it does). STAGE_UNIT: the unit tests
+# (tests/unit/NAME.c) the grader compiles from the learner's copy of this stage.
+define STAGE_HOLES
+main.c:load_guest 02-memory.md#2-the-guest-image | stage-02 runs guest/memory.bin to its MMIO exit and prints the table it left in RAM
+main.c:set_reg 02-memory.md#4-where-the-vcpu-starts | stage-02 runs guest/memory.bin to its MMIO exit and prints the table it left in RAM
+endef
+STAGE_UNIT := 

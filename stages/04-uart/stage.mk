@@ -9,3 +9,14 @@
 STAGE_GUESTS := hello echo
 STAGE_RUN := guest/echo.bin
 STAGE_LINUX :=
+
+# The assignment (docs/instructors.md). STAGE_HOLES: the functions `make start-NN` takes out, one
+# a line: FILE:FUNCTION, the chapter section that teaches it, and after "|" the graded test that
+# fails while it is missing (make grade-check proves that it does). STAGE_UNIT: the unit tests
+# (tests/unit/NAME.c) the grader compiles from the learner's copy of this stage.
+define STAGE_HOLES
+pl011.c:pl011_read 04-uart.md#the-pl011 | guest/echo.bin echoes piped input until q; --stats counts the UART's work
+pl011.c:pl011_write 04-uart.md#the-pl011 | stage-04 runs guest/hello.bin: the greeting on stdout, exit 0 at SYSTEM_OFF
+mmio_bus.c:mmio_bus_find 04-uart.md#the-mmio-bus | stage-04 runs guest/hello.bin: the greeting on stdout, exit 0 at SYSTEM_OFF
+endef
+STAGE_UNIT := test_pl011 test_mmio_bus

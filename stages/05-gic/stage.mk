@@ -9,3 +9,14 @@
 STAGE_GUESTS := irq
 STAGE_RUN := guest/irq.bin
 STAGE_LINUX :=
+
+# The assignment (docs/instructors.md). STAGE_HOLES: the functions `make start-NN` takes out, one
+# a line: FILE:FUNCTION, the chapter section that teaches it, and after "|" the graded test that
+# fails while it is missing (make grade-check proves that it does). STAGE_UNIT: the unit tests
+# (tests/unit/NAME.c) the grader compiles from the learner's copy of this stage.
+define STAGE_HOLES
+vgic.c:vgic_create 05-gic.md#creating-the-vgic | stage-05 runs guest/hello.bin (the card's example)
+vgic.c:vgic_init 05-gic.md#the-order-kvm-enforces | stage-05 runs guest/hello.bin (the card's example)
+vgic.c:vgic_set_spi 05-gic.md#the-uarts-line | guest/irq.bin echoes from its interrupt handler; the line goes through KVM_IRQ_LINE
+endef
+STAGE_UNIT := test_pl011 test_mmio_bus

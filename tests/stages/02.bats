@@ -6,6 +6,7 @@ load ../helpers
 setup() { common_setup; }
 teardown() { common_teardown; }
 
+# points: 3
 @test "stage-02 runs guest/memory.bin to its MMIO exit and prints the table it left in RAM" {
 	vmm 02 guest/memory.bin
 	assert_success

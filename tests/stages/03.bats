@@ -6,6 +6,7 @@ load ../helpers
 setup() { common_setup; }
 teardown() { common_teardown; }
 
+# points: 3
 @test "stage-03 runs guest/simple.bin: its text on stdout, exit 0 at SYSTEM_OFF" {
 	vmm 03 guest/simple.bin
 	assert_success
@@ -13,6 +14,7 @@ teardown() { common_teardown; }
 	assert_equal "$stderr" ""
 }
 
+# points: 2
 @test "--trace decodes every exit, --stats counts them" {
 	vmm 03 --trace --stats guest/simple.bin
 	assert_success

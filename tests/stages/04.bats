@@ -13,6 +13,7 @@ qemu_guest() {
 		-m 256M -display none -monitor none -serial stdio -kernel "$1" < <(printf "${2-}")
 }
 
+# points: 3
 @test "stage-04 runs guest/hello.bin: the greeting on stdout, exit 0 at SYSTEM_OFF" {
 	vmm 04 guest/hello.bin
 	assert_success
@@ -20,6 +21,7 @@ qemu_guest() {
 	assert_equal "$stderr" ""
 }
 
+# points: 3
 @test "guest/echo.bin echoes piped input until q; --stats counts the UART's work" {
 	vmm 04 --stats guest/echo.bin < <(printf 'abc\rq')
 	assert_success

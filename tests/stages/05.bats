@@ -24,6 +24,7 @@ irq_count() { sed -nE 's/^irq: ([0-9]+) interrupts, [0-9]+ bytes$/\1/p' <<<"$out
 	assert_equal "$stderr" ""
 }
 
+# points: 3
 @test "guest/irq.bin echoes from its interrupt handler; the line goes through KVM_IRQ_LINE" {
 	vmm 05 --stats --trace guest/irq.bin < <(printf 'abc\rq')
 	assert_success
@@ -57,11 +58,13 @@ irq_count() { sed -nE 's/^irq: ([0-9]+) interrupts, [0-9]+ bytes$/\1/p' <<<"$out
 	assert_equal "$(pl011_reads)" "$((out + 2 * 5 + n - 1))"
 }
 
+# points: 2
 @test "the EBUSY lesson: KVM_CREATE_VCPU after KVM_DEV_ARM_VGIC_CTRL_INIT fails" {
+	src=$(stage_src 05)
 	cc=aarch64-linux-gnu-gcc
 	[ "$(uname -m)" != aarch64 ] || cc=gcc
-	"$cc" -std=gnu11 -Wall -Wextra -Werror -static -Istages/05-gic tests/kvm/vgic_order.c \
-		stages/05-gic/vgic.c -o "$SCRATCH/vgic_order"
+	"$cc" -std=gnu11 -Wall -Wextra -Werror -static -I"$src" tests/kvm/vgic_order.c \
+		"$src/vgic.c" -o "$SCRATCH/vgic_order"
 	run -0 --separate-stderr timeout "$VMM_TIMEOUT" "$VMM_HOST" "$SCRATCH/vgic_order"
 	assert_output "$(printf '%s\n' 'vGICv3' 'KVM_CREATE_VCPU 0: ok' \
 		'KVM_DEV_ARM_VGIC_CTRL_INIT: ok' \

@@ -26,6 +26,7 @@ expected_shape() {
 	echo "timer: 10 ticks, mean interval T us"
 }
 
+# points: 3
 @test "stage-06 runs guest/timer.bin: ten ticks, in order, then it powers off" {
 	vmm 06 -v --stats guest/timer.bin
 	assert_success

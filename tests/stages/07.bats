@@ -19,6 +19,7 @@ expected_sector1() {
 	for ((i = 16; i < 512; i++)); do printf "\\$(printf '%03o' $(((i * 7 + 1) & 255)))"; done
 }
 
+# points: 3
 @test "the blk guest reads sector 0, writes, flushes and reads back sector 1" {
 	vmm 07 --stats --disk "$DISK" guest/virtio-blk.bin
 	assert_success
@@ -120,6 +121,7 @@ expected_sector1() {
 		"stage-07: disk FIFO is not a file or a block device")"
 }
 
+# points: 2
 @test "virtio-console: output on the transmitq, a typed line back through the receiveq" {
 	vmm 07 --virtio-console guest/virtio-console.bin < <(printf 'hello there\n')
 	assert_success

@@ -11,6 +11,7 @@ INITRD=build/linux/initramfs.cpio.gz
 # quiet: in the lab every byte the kernel prints is a nested exit; a quiet boot takes seconds.
 QUIET="console=ttyAMA0 quiet"
 
+# points: 3
 @test "Linux boots to the ready marker and runs a command: uname -m says aarch64" {
 	vmm 08 --initrd "$INITRD" -a "$QUIET -- uname -m" "$KERNEL"
 	assert_success
@@ -19,6 +20,7 @@ QUIET="console=ttyAMA0 quiet"
 	assert_line --partial "veleiro: exit status 0"
 }
 
+# points: 2
 @test "the kernel found our devices: PL011 console, GIC, timer, PSCI; no warnings or failures" {
 	vmm 08 --initrd "$INITRD" -a "$QUIET -- dmesg -r" "$KERNEL"
 	assert_success

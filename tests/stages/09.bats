@@ -26,7 +26,8 @@ linux() {
 		shift
 	done
 	shift
-	run --separate-stderr timeout "$LINUX_TIMEOUT" ./stage-09 "${args[@]}" -a "$QUIET -- \"$*\"" </dev/null
+	stage_run 09
+	run --separate-stderr timeout "$LINUX_TIMEOUT" "${STAGE_RUN[@]}" "${args[@]}" -a "$QUIET -- \"$*\"" </dev/null
 	strip_cr
 }
 
@@ -197,6 +198,7 @@ veleiro: ready$"
 	assert_line --partial "reboot: Power down"
 }
 
+# points: 3
 @test "/proc/cpuinfo shows N processors for --cpus 1, 2 and 4; all of them online" {
 	for n in 1 2 4; do
 		linux --cpus "$n" -- "grep -c ^processor /proc/cpuinfo; cat /sys/devices/system/cpu/online"
@@ -388,6 +390,7 @@ veleiro: ready$"
 	assert_output 2
 }
 
+# points: 3
 @test "the ext4 disk on both I/O paths: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it" {
 	local path
 	for path in fast slow; do
@@ -452,6 +455,7 @@ veleiro: ready$"
 	cmp "$DISK" "$SCRATCH/disk.ext4"
 }
 
+# points: 2
 @test "poweroff from the guest ends the VMM with status 0; every vCPU thread is stopped and counted" {
 	linux --cpus 2 --stats -- poweroff
 	assert_success
@@ -502,7 +506,11 @@ veleiro: ready$"
 @test "./stage-09 on the learner's terminal (through the lab where there is one): Ctrl-A x ends it with status 0" {
 	command -v script >/dev/null || skip "script (util-linux) is not installed"
 	# The keys come once the guest is surely up; Ctrl-A Ctrl-A is one Ctrl-A, as the card says.
-	run --separate-stderr timeout "$VMM_TIMEOUT" script -qec "./stage-09 guest/echo.bin" /dev/null \
+	# Graded, the learner's copy runs as its ./work-09 would, with the escape passed on.
+	stage_run 09
+	cmd=${STAGE_RUN[*]}
+	[ "$cmd" = ./stage-09 ] || cmd="LAB_ESCAPE=command $cmd"
+	run --separate-stderr timeout "$VMM_TIMEOUT" script -qec "$cmd guest/echo.bin" /dev/null \
 		< <(sleep 8; printf 'ab\001\001c'; sleep 2; printf '\001x'; sleep 6)
 	assert_success
 	[[ $output == *$'ab\x01c'* ]]
@@ -538,6 +546,7 @@ veleiro: ready$"
 	assert_equal "$stderr" ""
 }
 
+# points: 3
 @test "every earlier bare-metal guest still runs on stage 09, on one vCPU and on several" {
 	truncate -s 1M "$SCRATCH/disk.img"
 	printf 'veleiro disk: sector 0\n' | dd of="$SCRATCH/disk.img" conv=notrunc status=none
@@ -750,7 +759,8 @@ hostile_lab() {
 }
 
 @test "bad-notify: 100,000 notifies of a queue that does not exist: a few lines on stderr, then a count" {
-	run --separate-stderr timeout "$LINUX_TIMEOUT" ./stage-09 guest/bad-notify.bin </dev/null
+	stage_run 09
+	run --separate-stderr timeout "$LINUX_TIMEOUT" "${STAGE_RUN[@]}" guest/bad-notify.bin </dev/null
 	assert_success
 	strip_cr
 	assert_line "bad-notify: virtio-rng at 0xa000000, live"

@@ -19,6 +19,14 @@
 #include "check.h"
 #include "dtb.h"
 
+/*
+ * Stage 09's tree is stage 08's with the PL031 and the PMU added. Built from stage 08's dtb.c (a
+ * learner's, by the grader: tests/grade/grade) the test expects neither; stage 09 has pl031.h.
+ */
+#if __has_include("pl031.h")
+#define DTB_PMU_RTC 1
+#endif
+
 #define BUF_SIZE 0x10000
 /* RAM_BASE: memmap.h, by way of dtb.h */
 #define RAM_SIZE 0x40000000ULL
@@ -34,7 +42,9 @@ static struct dtb_machine machine(void)
 		.ncpus = 2,
 		.gic_version = 3,
 		.psci_1_0 = true,
+#ifdef DTB_PMU_RTC
 		.pmu = true,
+#endif
 		.virtio_slots = 0x3,
 		.bootargs = "console=ttyAMA0 earlycon",
 		.initrd_start = 0x7c000000,
@@ -182,7 +192,9 @@ static uint32_t phandle_of(const char *path)
 static void check_common(const struct dtb_machine *m)
 {
 	static const char *const uart_compat[] = { "arm,pl011", "arm,primecell" };
+#ifdef DTB_PMU_RTC
 	static const char *const rtc_compat[] = { "arm,pl031", "arm,primecell" };
+#endif
 	static const char *const clock_names[] = { "uartclk", "apb_pclk" };
 	static const char *const psci_1_0[] = { "arm,psci-1.0", "arm,psci-0.2" };
 	static const char *const psci_0_2[] = { "arm,psci-0.2" };
@@ -251,6 +263,7 @@ static void check_common(const struct dtb_machine *m)
 
 	/* PMU: as QEMU virt, PPI 7 (INTID 23) level-high, with the CPU mask on a GICv2. */
 	off = fdt_path_offset(blob, "/pmu");
+#ifdef DTB_PMU_RTC
 	if (m->pmu) {
 		uint32_t flags = 4;
 
@@ -262,6 +275,9 @@ static void check_common(const struct dtb_machine *m)
 	} else {
 		CHECK_EQ(off, -FDT_ERR_NOTFOUND);
 	}
+#else
+	CHECK_EQ(off, -FDT_ERR_NOTFOUND);
+#endif
 
 	off = node("/intc@8000000");
 	check_u32(off, "#interrupt-cells", 3);
@@ -281,6 +297,7 @@ static void check_common(const struct dtb_machine *m)
 	check_cells(off, "clocks", (uint32_t[]){ clk, clk }, 2);
 	check_strings(off, "clock-names", clock_names, 2);
 
+#ifdef DTB_PMU_RTC
 	/*
 	 * PL031, as QEMU virt describes it: SPI 2 (INTID 34) level-high, the AMBA bus clock only
 	 * (rtc/arm,pl031.yaml), one 4 KiB page of registers.
@@ -291,6 +308,9 @@ static void check_common(const struct dtb_machine *m)
 	check_cells(off, "interrupts", (uint32_t[]){ 0, 2, 4 }, 3);
 	check_u32(off, "clocks", clk);
 	check_strings(off, "clock-names", (const char *const[]){ "apb_pclk" }, 1);
+#else
+	CHECK_EQ(fdt_path_offset(blob, "/pl031@9010000"), -FDT_ERR_NOTFOUND);
+#endif
 
 	/* virtio-mmio: exactly the populated slots, SPI 16 + n edge-rising (1). */
 	for (unsigned int slot = 0; slot < DTB_VIRTIO_SLOTS; slot++) {
@@ -401,7 +421,9 @@ static void test_minimal(void)
 	m.initrd_start = m.initrd_end = 0;
 	m.virtio_slots = 0;
 	m.psci_1_0 = false;
+#ifdef DTB_PMU_RTC
 	m.pmu = false;
+#endif
 	if (build(&m))
 		return;
 	check_common(&m);

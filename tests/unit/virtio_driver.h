@@ -147,6 +147,16 @@ static inline void irq_line_set(void *ctx, int level)
 		l->lowers++;
 }
 
+/*
+ * Stages 07 and 08 serve a notification inside the QueueNotify write itself; stage 09 (the one with
+ * virtio_thread.h) tells its struct virtio_mmio_host instead, and a thread serves it. The unit tests
+ * the grader compiles from a learner's stage 07 or 08 (test_virtq) get the first kind.
+ */
+#if __has_include("virtio_thread.h")
+#define DRV_HOST_NOTIFY 1
+#endif
+
+#ifdef DRV_HOST_NOTIFY
 /* Queues notified (a bit each) and not served yet, and how many notifications came. */
 static unsigned int drv_pending;
 static unsigned int drv_notifies;
@@ -181,6 +191,11 @@ static inline void drv_serve(struct virtio_mmio *dev)
 			;
 	}
 }
+#else
+static inline void drv_serve(struct virtio_mmio *dev)
+{
+}
+#endif
 
 /* Register accesses, 32 bits wide as the spec requires. */
 static inline uint32_t drv_r(struct virtio_mmio *dev, uint64_t off)
