@@ -25,6 +25,16 @@ edit() {
 	! cmp -s "$1" "$BATS_TEST_TMPDIR/before"
 }
 
+# fails_with PATTERN COMMAND...: COMMAND exits 1 and prints a line matching PATTERN.
+fails_with() {
+	local pattern=$1
+	shift
+	run "$@"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	grep -qE -- "$pattern" <<<"$output"
+}
+
 # One run for each kind of table, with several mistakes, each of which must be reported.
 @test "machine tables: a wrong address, INTID, range end, first stage; an unknown row; a device too early" {
 	edit docs/tutorial/00-introduction.md 's/^| PL031 real-time clock | 0x09010000/| PL031 real-time clock | 0x09020000/'
@@ -73,4 +83,10 @@ edit() {
 	[ "$status" -eq 1 ]
 	grep -q 'a Files row that is not one file, added, changed or removed: | `rtc.h` | carried' <<<"$output"
 	grep -q 'a Files row that is not one file, added, changed or removed: | `uart.c`, `uart.h` | added' <<<"$output"
+}
+
+@test "memmap.h's own map: a wrong address in its comment" {
+	edit stages/09-linux-boot/memmap.h 's/^ \*   0x09010000 - 0x09010fff   PL031/ *   0x09020000 - 0x09010fff   PL031/'
+	fails_with 'stages/09-linux-boot/memmap.h:[0-9]+: its map: PL031 real-time clock: address 0x09020000, but PL031_BASE is 0x09010000' \
+		tests/docs-check
 }
