@@ -57,6 +57,7 @@ fails_with() {
 @test "file tables, commands, the options table, quoted comments: each mistake reported" {
 	edit docs/tutorial/09-linux-boot.md 's/^| `uart.c`, `uart.h` | added |/| `uart.c`, `uart.h` | changed |/'
 	edit docs/tutorial/09-linux-boot.md 's/^| `arm64.h` | changed |/| `pl011.c` | changed |/'
+	edit docs/tutorial/09-linux-boot.md 's/(`pl011.c`, `vgic.c`, `timer.c`)/(`pl011.c`, `vgic.c`, `timer.c`, `console.c`)/'
 	edit docs/tutorial/03-run-loop.md '0,/`make diff-03`/s//`make difff-03`/'
 	edit docs/tutorial/00-introduction.md 's/`make stage-03 && .\/stage-03 guest\/simple.bin`/`make stage-03 \&\& .\/stage-03 --tarce -tq guest\/simple.bin`/'
 	edit docs/tutorial/10-reference.md 's/^\(| `--no-reboot` | .*\) | 09 |$/\1 | 08- |/'
@@ -68,6 +69,7 @@ fails_with() {
 	grep -q 'file table lists uart.h as changed, but stage 09 has it added' <<<"$output"
 	grep -q 'file table lists pl011.c as changed, but stages/09-linux-boot/pl011.c is identical' <<<"$output"
 	grep -q 'file table does not list arm64.h (changed in stages/09-linux-boot)' <<<"$output"
+	grep -q 'says console.c is unchanged, but stage 09 has it changed' <<<"$output"
 	grep -q 'make difff-03: the Makefile has no target difff-03' <<<"$output"
 	grep -q './stage-03 --tarce: stage 03 has no option --tarce' <<<"$output"
 	grep -q './stage-03 -tq: stage 03 has no option -q' <<<"$output"
