@@ -95,7 +95,7 @@ help:
 	@echo "  make grade-NN       build and score it (GRADE_EXTRA=DIR adds tests; EXERCISE=N.M one exercise)"
 	@echo "  make grade-check    prove the grader: references score full marks, handouts do not"
 	@echo "  make check-stages   check that unchanged files are byte-identical between stages"
-	@echo "  make docs-check     check the tutorial's code snippets against the source"
+	@echo "  make docs-check     check the tutorial against the source: snippets, tables, commands"
 	@echo "  make reformat       clang-format the C sources, carrying the tutorial's snippets along"
 	@echo "  make bench          benchmarks (numbers only; never part of make test)"
 	@echo "  make fuzz           fuzz the devices as a guest reaches them (FUZZ_SECONDS=300 each)"
@@ -329,9 +329,12 @@ reformat: $(DEPS_STAMP)
 check-stages:
 	$(Q)tests/check-stages $(STAGE_DIRS)
 
-# The tutorial's code snippets must match the source, and the targets it names must exist.
+# The tutorial against the code: its snippets, machine tables, file tables and commands
+# (tests/docs-check); then tests/checks.bats shows that check, and check-stages, failing on a tree
+# broken on purpose (host-only, a few seconds).
 docs-check:
 	$(Q)tests/docs-check
+	$(Q)tests/run-bats tests/checks.bats
 
 # Everything, cheapest first; every part runs even after a failure, and tests/summary prints the
 # closing line with the counts. One make test at a time per checkout (they share build/). On hosts

@@ -21,7 +21,11 @@
 #define DEFAULT_RAM (1UL << 30)
 #define MIN_RAM (8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
 #define MAX_RAM (1UL << 40) /* 1 TiB; the host's IPA size may allow less (checked later) */
-#define DEFAULT_CMDLINE "console=ttyAMA0 earlycon=pl011,0x09000000"
+/*
+ * The default command line: the console on the PL011, and an early console on it from the kernel's
+ * first milliseconds, at the address memmap.h gives the UART (options_parse() fills it in).
+ */
+#define DEFAULT_CMDLINE_FORMAT "console=ttyAMA0 earlycon=pl011,0x%08lx"
 #define OPT_DTB_OUT OPT_LONG_ONLY /* --dtb-out has no one-letter form */
 #define OPT_NO_REBOOT (OPT_LONG_ONLY + 1)
 #define OPT_PMU (OPT_LONG_ONLY + 2)
@@ -35,7 +39,9 @@
 static const struct opt table[] = {
 	{ 'k', "kernel", "FILE", "the kernel (Image) or bare-metal binary" },
 	{ 'i', "initrd", "FILE", "an initramfs for the kernel" },
-	{ 'a', "cmdline", "TEXT", "the kernel command line (default \"" DEFAULT_CMDLINE "\")" },
+	{ 'a', "cmdline", "TEXT",
+	  "the kernel command line (default \"console=ttyAMA0\n"
+	  "earlycon=pl011,ADDRESS\", with the UART's ADDRESS above)" },
 	{ OPT_DTB_OUT, "dtb-out", "FILE",
 	  "also write the device tree blob to FILE (dtc -I dtb reads it)" },
 	{ 'm', "mem", "SIZE", "guest RAM, e.g. 256M or 1G (default 1G)" },
@@ -211,7 +217,10 @@ static void set(void *ctx, int key, const char *value)
 
 void options_parse(int argc, char **argv, struct options *o)
 {
-	*o = (struct options){ .ram_size = DEFAULT_RAM, .cmdline = DEFAULT_CMDLINE, .ncpus = 1 };
+	static char default_cmdline[sizeof(DEFAULT_CMDLINE_FORMAT) + 16];
+
+	snprintf(default_cmdline, sizeof(default_cmdline), DEFAULT_CMDLINE_FORMAT, PL011_BASE);
+	*o = (struct options){ .ram_size = DEFAULT_RAM, .cmdline = default_cmdline, .ncpus = 1 };
 	int first = opts_parse(argc, argv, table, usage, set, o);
 
 	if (first < argc && !o->kernel)
