@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "join.h"
 #include "console.h"
 #include "file.h"
 
@@ -320,21 +321,6 @@ static void *tx_thread(void *arg)
 {
 	console_tx(arg, 'z');
 	return NULL;
-}
-
-/* Wait up to ms for thread t to end; true if it did. */
-static bool join_within(pthread_t t, long ms)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	return pthread_timedjoin_np(t, NULL, &until) == 0;
 }
 
 /*

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "join.h"
 #include "file.h"
 #include "virtio_driver.h"
 #include "virtio_console.h"
@@ -299,21 +300,6 @@ static void *cancel_thread(void *arg)
 {
 	virtio_mmio_cancel(&con.mmio);
 	return NULL;
-}
-
-/* Wait up to ms for thread t to end; true if it did. */
-static bool join_within(pthread_t t, long ms)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	return pthread_timedjoin_np(t, NULL, &until) == 0;
 }
 
 /*
