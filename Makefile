@@ -354,11 +354,11 @@ test: $(DEPS_STAMP)
 	labs_up=$$($(if $(NATIVE),true,lab/run --up 2>/dev/null) || true); export TEST_START=$$(date +%s); \
 	$(if $(NATIVE),,{ timeout 300 lab/run true </dev/null >/dev/null 2>&1 9>&- & };) \
 	rm -f $(BUILD)/results; rc=0; \
-	$(MAKE) -j$(JOBS) unit || rc=1; \
+	t=$$(date +%s); $(MAKE) -j$(JOBS) unit || rc=1; echo "unit tests took $$(($$(date +%s) - t)) s"; \
 	$(MAKE) format-check || rc=1; \
 	$(MAKE) check-stages || rc=1; \
 	$(MAKE) docs-check || rc=1; \
-	$(MAKE) -j$(JOBS) fuzz-smoke || rc=1; \
+	t=$$(date +%s); $(MAKE) -j$(JOBS) fuzz-smoke || rc=1; echo "fuzzers took $$(($$(date +%s) - t)) s"; \
 	if $(MAKE) -j$(JOBS) all; then \
 	  tests/run-bats $(PLAIN_SUITES) tests/grade/cut-hole.bats tests/grade/grade.bats 9>&- || rc=1; \
 	  tests/grade/check $(ASSIGNMENT_NUMS) 9>&- || rc=1; \
