@@ -7,9 +7,10 @@
  * need no answer, KVM can do better: it appends each write in a registered zone to a ring in a
  * page that every vCPU's kvm_run mapping shares, and lets the guest run on. The VMM must replay
  * them, in order, before anything that could see their effect. So the ring is drained at every
- * exit, before it is handled (a read of UARTFR must see the bytes before it sent), when the vCPUs
- * have stopped, and by a thread every few milliseconds, since a guest that prints and then waits
- * in WFI makes no exit at all. A full ring is no error: KVM then makes an ordinary MMIO exit.
+ * exit, before it is handled (a read of UARTFR must see the bytes before it sent), when a virtio
+ * device's thread wakes (virtio-console's output shares our stdout, and must follow what the
+ * guest printed before it notified), when the vCPUs have stopped, and by a thread every few
+ * milliseconds, since a guest that prints and then waits in WFI makes no exit at all. A full ring is no error: KVM then makes an ordinary MMIO exit.
  *
  * Only UARTDR is in the zone: a write anywhere else in the PL011 may change what its next read
  * returns, and reads always exit. The cost is that a transmit interrupt comes up to one drain

@@ -207,6 +207,17 @@ static void vcon_rx_ready(void *ctx)
 }
 
 /*
+ * A virtio device's thread woke up: the guest may have printed on the UART, its bytes queued by
+ * KVM, before it notified; they go out first, so the console keeps the guest's order.
+ */
+static void virtio_slot_woken(void *ctx)
+{
+	struct machine *m = ctx;
+
+	coalesced_drain(&m->coalesced);
+}
+
+/*
  * Where a virtio device's notifications and interrupts go. On the fast path, KVM signals the
  * queues' eventfds when the guest writes QueueNotify, and raises the SPI when we signal the irqfd.
  * The MMIO exit path (virtio_thread_notify) stays for what KVM does not match: a QueueNotify of
@@ -220,6 +231,8 @@ static void virtio_slot_wire(struct virtio_slot *s, const char *name)
 
 	if (err)
 		die("cannot make eventfds for %s: %s", name, strerror(-err));
+	s->thread.woken = virtio_slot_woken;
+	s->thread.woken_ctx = m;
 	if (!m->eventfds)
 		return;
 	s->thread.in_kernel = true;

@@ -222,8 +222,8 @@ enum machine_stop machine_run(struct machine *m)
 
 	for (unsigned int i = 0; m->running && i < m->opt->ncpus; i++)
 		pthread_join(m->vcpus[i].thread, NULL);
-	coalesced_stop(&m->coalesced); /* the last bytes the guest sent */
 	virtio_threads_stop(m);
+	coalesced_stop(&m->coalesced); /* the last bytes the guest sent; nobody else drains now */
 	pthread_mutex_lock(&m->stop_lock);
 	m->running = false;
 	/* Ctrl-A x while the machine was stopping anyway still means: no more boots. */

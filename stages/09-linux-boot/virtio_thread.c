@@ -80,6 +80,8 @@ static void *virtio_thread_run(void *arg)
 			die_errno("%s: poll", t->name);
 		if (__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE))
 			return NULL;
+		if (t->woken)
+			t->woken(t->woken_ctx);
 		for (unsigned int q = 0; q < n; q++) {
 			uint64_t count =
 				(fds[q].revents & POLLIN) ? virtio_thread_take(fds[q].fd) : 0;

@@ -39,6 +39,13 @@ struct virtio_thread {
 	FILE *trace; /* NULL: no trace */
 	bool in_kernel; /* KVM adds to queue_fds itself (KVM_IOEVENTFD): said in the trace */
 	uint64_t notifies; /* what the queue eventfds counted: notifications, by either path */
+	/*
+	 * Called at each wake-up, before anything is served, if not NULL: the machine hands out
+	 * the UART's coalesced writes there, so that what the guest printed before it notified
+	 * comes out before the request's own output (coalesced.c).
+	 */
+	void (*woken)(void *woken_ctx);
+	void *woken_ctx;
 };
 
 /*
