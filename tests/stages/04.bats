@@ -95,13 +95,17 @@ qemu_guest() {
 	refute grep -q '^stage-04:' <<<"$stderr"
 }
 
+# Each side against the same text, so that a failure says which of the two machines differed.
 @test "hello and echo print the same on plain QEMU" {
 	vmm 04 guest/hello.bin
-	ours=$output
+	assert_success
+	assert_output "Hello, world!"
 	qemu_guest guest/hello.bin
-	assert_equal "$output" "$ours"
+	assert_output "Hello, world!"
+	want=$(printf 'echo: type, q to quit\nTab\there\r\n\nbye')
 	vmm 04 guest/echo.bin < <(printf 'Tab\there\rq')
-	ours=$output
+	assert_success
+	assert_output "$want"
 	qemu_guest guest/echo.bin 'Tab\there\rq'
-	assert_equal "$output" "$ours"
+	assert_output "$want"
 }
