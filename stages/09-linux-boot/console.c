@@ -247,6 +247,12 @@ static void *console_input(void *arg)
 	}
 }
 
+void console_connect(struct console *c, console_deliver_fn deliver, void *device)
+{
+	c->deliver = deliver;
+	c->device = device;
+}
+
 void console_start(struct console *c)
 {
 	pthread_t thread;

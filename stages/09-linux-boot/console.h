@@ -39,7 +39,8 @@ struct console {
 };
 
 /*
- * Join in_fd and out_fd to a device, which lock protects; a terminal on in_fd goes into raw mode
+ * Join in_fd and out_fd to a device, which lock protects (NULL: console_connect() names it before
+ * the input thread starts); a terminal on in_fd goes into raw mode
  * until we exit. in_fd may be a terminal, a pipe, a file, /dev/null or closed. When in_fd is a
  * terminal and quit is not NULL, Ctrl-A x calls quit(quit_ctx) and ends the input, Ctrl-A Ctrl-A
  * sends one Ctrl-A, and Ctrl-C, Ctrl-\ reach the guest instead of stopping us.
@@ -47,6 +48,12 @@ struct console {
 void console_init(struct console *c, console_deliver_fn deliver, void *device,
 		  pthread_mutex_t *lock, int in_fd, int out_fd, void (*quit)(void *quit_ctx),
 		  void *quit_ctx);
+
+/*
+ * Input goes to device from now on (with the lock held): a boot's UART or virtio-console says so
+ * as it joins, since each boot has new ones.
+ */
+void console_connect(struct console *c, console_deliver_fn deliver, void *device);
 
 /* Start the input thread: from now on what arrives on in_fd goes to the device. */
 void console_start(struct console *c);

@@ -1,6 +1,7 @@
 /*
- * devices.c - the wires between the device models and this machine: the callbacks each device
- * is given (its interrupt line, where the console's input goes) and their setup.
+ * devices.c - the machine's devices: the device table, walked to build a boot, count it and take
+ * it down; the virtio slots the virtio devices go into, with their interrupts, eventfds and
+ * threads; the vGIC's and the vCPUs' checks and creation.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,82 +53,6 @@ static void virtio_irq_set(void *ctx, int level)
 		fprintf(stderr, "trace: IRQ   virtio slot %u line %s (%s, INTID %d)\n", s->index,
 			level ? "raised" : "lowered", s->irqfd >= 0 ? "KVM_IRQFD" : "KVM_IRQ_LINE",
 			intid);
-}
-
-/*
- * The PL011's data register, coalesced (coalesced.c): KVM queues the guest's bytes instead of
- * exiting for each. Not with --no-coalesced-mmio, nor where KVM cannot: each byte is then an MMIO
- * exit, as in stage 04. UARTDR is the register at PL011_BASE (PL011 TRM 3.3), 4 bytes wide.
- */
-void uart_coalesce(struct machine *m)
-{
-	int err;
-
-	if (!m->coalesced_page)
-		return;
-	err = coalesced_start(&m->coalesced, m->vm, m->vcpus[0].run, m->run_size, m->coalesced_page,
-			      PL011_BASE, 4, &m->bus);
-	if (err)
-		warn("cannot coalesce the UART's writes (%s): one MMIO exit per byte",
-		     strerror(-err));
-}
-
-/* The console's input into virtio-console (a console_deliver_fn). */
-size_t vcon_deliver(void *device, const uint8_t *buf, size_t len)
-{
-	return virtio_console_input(device, buf, len);
-}
-
-/*
- * Open the disk before there is a VM, so a mistake costs one clear line and nothing else. A
- * writable disk must be writable: finding out at the guest's first write would be too late.
- * O_NONBLOCK: opening a FIFO read-only must not wait for a writer before we can refuse it; the
- * flag is cleared once we know it is a file (it means nothing to one). Disk i of the options.
- */
-static int open_disk(const struct machine *m, unsigned int i)
-{
-	const char *path = m->opt->disks[i].path;
-	bool read_only = m->opt->disks[i].read_only;
-	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
-	const char *in_use;
-	struct stat st;
-
-	if (fd < 0 && !read_only && (errno == EACCES || errno == EROFS || errno == EPERM))
-		die("cannot open disk %s for writing: %s (add ,ro to use it read-only)", path,
-		    strerror(errno));
-	if (fd < 0)
-		die("cannot open disk %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0)
-		die_errno("cannot stat disk %s", path);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		die("disk %s is not a file or a block device", path);
-	if (fcntl(fd, F_SETFL, 0) < 0)
-		die_errno("cannot use disk %s", path);
-	/*
-	 * The same file given twice, once writable, would be two disks the guest can write behind
-	 * each other's back. Say so before the lock does (it would blame "another process").
-	 * Read-only twice is harmless, and allowed.
-	 */
-	for (unsigned int j = 0; j < i; j++) {
-		struct stat other;
-
-		if (fstat(m->disk_fds[j], &other) == 0 && other.st_dev == st.st_dev &&
-		    other.st_ino == st.st_ino && !(read_only && m->opt->disks[j].read_only))
-			die("--disk %s is the same file as --disk %s: a disk the guest may write can "
-			    "be given only once",
-			    path, m->opt->disks[j].path);
-	}
-	in_use = virtio_blk_lock(fd, read_only);
-	if (in_use)
-		die("cannot use disk %s: %s", path, in_use);
-	return fd;
-}
-
-/* Every --disk, in order, before there is a VM. */
-void open_disks(struct machine *m)
-{
-	for (unsigned int i = 0; i < m->opt->ndisks; i++)
-		m->disk_fds[i] = open_disk(m, i);
 }
 
 /* One clear line when the host cannot give the guest the GIC asked for. */
@@ -192,21 +117,6 @@ void vcpu_create(struct machine *m, unsigned int i, const struct kvm_vcpu_init *
 }
 
 /*
- * virtio-console's receiveq gained buffers: wake the console's input thread, which may hold input
- * the guest had no room for. Called by the device's thread with no lock held; the input thread
- * waits under the machine lock, so the wake-up is given under it too, or it could come between
- * the input thread's look at the device and its wait, and be lost.
- */
-static void vcon_rx_ready(void *ctx)
-{
-	struct machine *m = ctx;
-
-	pthread_mutex_lock(&m->lock);
-	console_rx_wanted(&m->console);
-	pthread_mutex_unlock(&m->lock);
-}
-
-/*
  * A virtio device's thread woke up: the guest may have printed on the UART, its bytes queued by
  * KVM, before it notified; they go out first, so the console keeps the guest's order.
  */
@@ -251,66 +161,77 @@ static void virtio_slot_wire(struct virtio_slot *s, const char *name)
 }
 
 /*
- * The virtio slots: the disks from slot 0, then the console, then the entropy device in the first
- * slot left free; the rest empty. Returns the slots that hold a device, for the device tree.
+ * The next free virtio slot, for a device about to join: its host side (s->host: the interrupt and
+ * where notifications go) is ready for the device's init; virtio_slot_plug() then puts the device
+ * in. Dies with one line if every slot is taken (the options allow no more devices than slots).
  */
-uint32_t virtio_slots_add(struct machine *m)
+struct virtio_slot *virtio_slot_take(struct machine *m)
+{
+	struct virtio_slot *s;
+
+	if (m->nslots == VIRTIO_SLOTS)
+		die("no virtio slot left: there are %d", VIRTIO_SLOTS);
+	s = &m->slots[m->nslots];
+	*s = (struct virtio_slot){ .m = m, .index = m->nslots, .dev = &s->empty, .irqfd = -1 };
+	s->host = (struct virtio_mmio_host){ .irq_set = virtio_irq_set,
+					     .irq_ctx = s,
+					     .notify = virtio_thread_notify,
+					     .notify_ctx = &s->thread };
+	m->nslots++;
+	return s;
+}
+
+/* The virtio-mmio window of slot s on the bus, answering for dev. */
+static void virtio_slot_on_bus(struct virtio_slot *s, const char *name)
+{
+	struct mmio_device dev = {
+		.name = name,
+		.base = VIRTIO_BASE + s->index * VIRTIO_STRIDE,
+		.size = VIRTIO_WINDOW,
+		.opaque = s->dev,
+		.read = virtio_mmio_read,
+		.write = virtio_mmio_write,
+	};
+
+	if (mmio_bus_add(&s->m->bus, &dev) < 0)
+		die("cannot put virtio slot %u on the bus", s->index);
+}
+
+/* dev, set up with s->host, goes into slot s: its thread, its eventfds, its window on the bus. */
+void virtio_slot_plug(struct virtio_slot *s, struct virtio_mmio *dev, const char *name)
+{
+	s->dev = dev;
+	virtio_slot_wire(s, name);
+	virtio_slot_on_bus(s, name);
+}
+
+/* Undo virtio_slot_plug(), device lock held, before the device itself is destroyed. */
+void virtio_slot_unplug(struct virtio_slot *s)
+{
+	virtio_thread_destroy(&s->thread);
+	if (s->irqfd >= 0)
+		close(s->irqfd);
+}
+
+/* The slots no device took answer as empty, so a driver probing them finds nothing (4.2.2). */
+static void virtio_slots_fill_empty(struct machine *m)
+{
+	while (m->nslots < VIRTIO_SLOTS) {
+		struct virtio_slot *s = virtio_slot_take(m);
+
+		virtio_mmio_init_empty(&s->empty);
+		virtio_slot_on_bus(s, "virtio-empty");
+	}
+}
+
+/* The slots that hold a device, one bit each, for the device tree. */
+uint32_t virtio_slots_populated(const struct machine *m)
 {
 	uint32_t populated = 0;
-	int err;
 
-	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++) {
-		struct virtio_slot *s = &m->slots[slot];
-		const char *name = "virtio-empty";
-
-		*s = (struct virtio_slot){ .m = m, .index = slot, .dev = &s->empty, .irqfd = -1 };
-		struct virtio_mmio_host host = { .irq_set = virtio_irq_set,
-						 .irq_ctx = s,
-						 .notify = virtio_thread_notify,
-						 .notify_ctx = &s->thread };
-		if (slot < m->opt->ndisks) {
-			const struct disk_option *d = &m->opt->disks[slot];
-			struct virtio_blk *blk = &m->blks[slot];
-			char serial[VIRTIO_BLK_ID_BYTES + 1];
-
-			snprintf(serial, sizeof(serial), "veleiro-disk%u", slot);
-			err = virtio_blk_init(blk, m->disk_fds[slot], d->read_only, serial, &m->ram,
-					      &host);
-			if (err)
-				die("disk %s: %s", d->path, strerror(-err));
-			s->dev = &blk->mmio;
-			name = "virtio-blk";
-			info("virtio-blk: %s%s, %" PRIu64 " sectors, slot %u", d->path,
-			     d->read_only ? " (read-only)" : "", blk->capacity, slot);
-		} else if (slot == m->opt->ndisks && m->opt->virtio_console) {
-			virtio_console_init(&m->vcon, m->console.out_fd, vcon_rx_ready, m, &m->ram,
-					    &host);
-			s->dev = &m->vcon.mmio;
-			name = "virtio-console";
-			info("virtio-console: slot %u", slot);
-		} else if (slot == m->opt->ndisks + m->opt->virtio_console) {
-			virtio_rng_init(&m->rng, &m->ram, &host);
-			s->dev = &m->rng.mmio;
-			name = "virtio-rng";
-			info("virtio-rng: slot %u", slot);
-		} else {
-			virtio_mmio_init_empty(&s->empty);
-		}
-		if (s->dev != &s->empty) {
+	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
+		if (m->slots[slot].dev != &m->slots[slot].empty)
 			populated |= 1U << slot;
-			virtio_slot_wire(s, name);
-		}
-		struct mmio_device dev = {
-			.name = name,
-			.base = VIRTIO_BASE + slot * VIRTIO_STRIDE,
-			.size = VIRTIO_WINDOW,
-			.opaque = s->dev,
-			.read = virtio_mmio_read,
-			.write = virtio_mmio_write,
-		};
-		if (mmio_bus_add(&m->bus, &dev) < 0)
-			die("cannot put virtio slot %u on the bus", slot);
-	}
 	return populated;
 }
 
@@ -328,26 +249,66 @@ void virtio_threads_stop(struct machine *m)
 		virtio_thread_stop(&m->slots[slot].thread);
 }
 
+/*
+ * The device table: every device of the machine, each described by its own file (device.h), in
+ * the order they join a boot. Virtio devices take the virtio slots in this order: the disks
+ * from slot 0, as given, so that Linux names them vda, vdb, ...; then the console; then the
+ * entropy device, in the first slot left, if one is. The slots left over answer as empty.
+ */
+extern const struct device_type uart_device, rtc_device, disk_device, vcon_device, rng_device;
+static const struct device_type *const device_table[] = {
+	&uart_device, /* uart.c: the PL011 and the console */
+	&rtc_device, /* rtc.c: the PL031 real-time clock */
+	&disk_device, /* disk.c: each --disk, a virtio-blk */
+	&vcon_device, /* vcon.c: --virtio-console */
+	&rng_device, /* rng.c: virtio-rng */
+};
+#define DEVICE_TYPES (sizeof(device_table) / sizeof(device_table[0]))
+
+/* Once per process, before any VM: what each device opens on the host. */
+void devices_setup(struct machine *m)
+{
+	for (size_t t = 0; t < DEVICE_TYPES; t++)
+		if (device_table[t]->setup)
+			device_table[t]->setup(m);
+}
+
+/* Every device joins this boot, in table order, on a bus emptied of the last boot's. */
+void devices_add(struct machine *m)
+{
+	m->ndevices = 0;
+	m->nslots = 0;
+	for (size_t t = 0; t < DEVICE_TYPES; t++) {
+		const struct device_type *type = device_table[t];
+		unsigned int n = type->count ? type->count(m) : 1;
+
+		for (unsigned int i = 0; i < n; i++) {
+			if (m->ndevices == MACHINE_DEVICES)
+				die("too many devices: this machine takes %d", MACHINE_DEVICES);
+			m->devices[m->ndevices++] = (struct device){ .type = type, .index = i };
+			type->add(m, i);
+		}
+	}
+	virtio_slots_fill_empty(m);
+}
+
+/* Each device's --stats lines, in table order. */
+void devices_print_stats(const struct machine *m)
+{
+	for (unsigned int d = 0; d < m->ndevices; d++)
+		if (m->devices[d].type->stats)
+			m->devices[d].type->stats(m, m->devices[d].index);
+}
+
 /* Undo machine_build(), device lock held; what outlives a boot (disks, console) stays. */
 void machine_destroy(struct machine *m)
 {
-	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++) {
-		struct virtio_slot *s = &m->slots[slot];
-
-		if (s->dev == &s->empty) {
-			virtio_mmio_destroy(&s->empty);
-			continue;
-		}
-		virtio_thread_destroy(&s->thread);
-		if (s->irqfd >= 0)
-			close(s->irqfd);
-		if (slot < m->opt->ndisks)
-			virtio_blk_destroy(&m->blks[slot]);
-		else if (s->dev == &m->vcon.mmio)
-			virtio_console_destroy(&m->vcon);
-		else
-			virtio_rng_destroy(&m->rng);
-	}
+	for (unsigned int d = m->ndevices; d-- > 0;)
+		if (m->devices[d].type->remove)
+			m->devices[d].type->remove(m, m->devices[d].index);
+	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
+		if (m->slots[slot].dev == &m->slots[slot].empty)
+			virtio_mmio_destroy(&m->slots[slot].empty);
 	for (unsigned int i = 0; i < m->opt->ncpus; i++) {
 		munmap(m->vcpus[i].run, m->run_size);
 		close(m->vcpus[i].fd);

@@ -13,23 +13,21 @@
 #include "boot.h"
 #include "coalesced.h"
 #include "console.h"
+#include "device.h"
 #include "memmap.h"
 #include "mmio_bus.h"
 #include "options.h"
-#include "rtc.h"
 #include "timer.h"
-#include "uart.h"
 #include "vcpu_features.h"
 #include "vgic.h"
-#include "virtio_blk.h"
-#include "virtio_console.h"
 #include "virtio_mmio.h"
-#include "virtio_rng.h"
 #include "virtio_thread.h"
 #include "dtb.h"
 #include "guest_mem.h"
 
 #define MAX_CPUS DTB_MAX_CPUS_GICV3 /* the most the memory map has room for */
+/* The devices one boot can have: one per virtio slot, and the UART and the RTC. */
+#define MACHINE_DEVICES (VIRTIO_SLOTS + 2)
 
 /* The signal that kicks a vCPU thread out of KVM_RUN. */
 #define KICK_SIGNAL SIGUSR1
@@ -71,6 +69,12 @@ struct vcpu {
 	uint64_t exits[KVM_EXIT_ARM_NISV + 1]; /* KVM_RUN returns by exit reason, for --stats */
 };
 
+/* One device of this boot: its type (device.h) and which of that type it is. */
+struct device {
+	const struct device_type *type;
+	unsigned int index;
+};
+
 /* One virtio slot: the device in it (or none), its interrupt, and the thread that serves it. */
 struct virtio_slot {
 	struct machine *m;
@@ -78,6 +82,8 @@ struct virtio_slot {
 	struct virtio_mmio *dev; /* the transport on the bus: a device's, or `empty` */
 	struct virtio_mmio empty; /* the transport of a slot with no device */
 	struct virtio_thread thread; /* serves dev, when the slot holds a device */
+	struct virtio_mmio_host
+		host; /* the device's interrupt and notifications (virtio_slot_take) */
 	int irqfd; /* KVM_IRQFD's eventfd, or -1: interrupts by KVM_IRQ_LINE */
 	uint64_t irqs; /* interrupts raised, for --stats */
 };
@@ -103,14 +109,11 @@ struct machine {
 	 */
 	pthread_mutex_t lock;
 	struct mmio_bus bus;
-	struct uart uart;
-	struct rtc rtc;
 	struct console console;
-	int disk_fds[VIRTIO_SLOTS];
-	struct virtio_blk blks[VIRTIO_SLOTS];
-	struct virtio_console vcon;
-	struct virtio_rng rng; /* in the first slot left free, if one is */
-	struct virtio_slot slots[VIRTIO_SLOTS];
+	struct device devices[MACHINE_DEVICES]; /* this boot's, in the table's order (devices.c) */
+	unsigned int ndevices;
+	struct virtio_slot slots[VIRTIO_SLOTS]; /* the first nslots taken by devices, in order */
+	unsigned int nslots;
 	unsigned int boots;
 	uint64_t phase_ns[PHASES]; /* when each step of this boot began (CLOCK_MONOTONIC) */
 	/* Stopping: stop_lock orders the kicks against threads starting and ending. */
@@ -128,17 +131,21 @@ enum machine_stop machine_run(struct machine *m);
 
 /* stats.c */
 void print_stats(const struct machine *m);
+void virtio_slot_print_stats(const struct virtio_slot *s);
 void phase_mark(struct machine *m, enum phase p);
 void print_times(const struct machine *m);
 
 /* devices.c */
+void devices_setup(struct machine *m);
+void devices_add(struct machine *m);
+void devices_print_stats(const struct machine *m);
 void machine_destroy(struct machine *m);
-uint32_t virtio_slots_add(struct machine *m);
-void uart_coalesce(struct machine *m);
+struct virtio_slot *virtio_slot_take(struct machine *m);
+void virtio_slot_plug(struct virtio_slot *s, struct virtio_mmio *dev, const char *name);
+void virtio_slot_unplug(struct virtio_slot *s);
+uint32_t virtio_slots_populated(const struct machine *m);
 void virtio_threads_start(struct machine *m);
 void virtio_threads_stop(struct machine *m);
-size_t vcon_deliver(void *device, const uint8_t *buf, size_t len);
-void open_disks(struct machine *m);
 void gic_unavailable(int version, int err);
 void check_cpus(int vm, const struct vgic *gic, unsigned int ncpus);
 void vcpu_create(struct machine *m, unsigned int i, const struct kvm_vcpu_init *preferred);

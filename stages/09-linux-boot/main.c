@@ -48,15 +48,10 @@
 #include "mmio_bus.h"
 #include "options.h"
 #include "regs.h"
-#include "rtc.h"
 #include "size.h"
 #include "timer.h"
-#include "uart.h"
 #include "vcpu_features.h"
 #include "vgic.h"
-#include "virtio_blk.h"
-#include "virtio_console.h"
-#include "virtio_mmio.h"
 
 static void set_reg(int vcpu, uint64_t id, uint64_t value)
 {
@@ -66,17 +61,11 @@ static void set_reg(int vcpu, uint64_t id, uint64_t value)
 		die_errno("KVM_SET_ONE_REG 0x%" PRIx64, id);
 }
 
-/*
- * Build the machine for one boot, with the device lock held (the console's input thread, once
- * started, waits). Everything that is per boot is made here from nothing.
- */
-static void machine_build(struct machine *m)
+/* A VM, and guest RAM backing it: new for every boot. */
+static void vm_create(struct machine *m)
 {
 	const struct options *o = m->opt;
-	int err;
 
-	m->boots++;
-	phase_mark(m, PHASE_VM);
 	m->vm = ioctl(m->kvm, KVM_CREATE_VM, vm_type_for(m->kvm, RAM_BASE + o->ram_size));
 	if (m->vm < 0)
 		die_errno("KVM_CREATE_VM");
@@ -105,14 +94,18 @@ static void machine_build(struct machine *m)
 	};
 	if (ioctl(m->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
+}
 
-	/* The kernel (or bare-metal program) and initrd, where booting.rst wants them. */
-	phase_mark(m, PHASE_KERNEL);
-	struct boot_layout layout;
-	load_kernel(&m->ram, o, &layout);
+/*
+ * The interrupt controller and every vCPU, in the order KVM requires (stage 05): the vGIC, the
+ * vCPUs with their features, the vGIC's init, then what needs it ready (each PMU's interrupt).
+ */
+static void vgic_and_vcpus_create(struct machine *m)
+{
+	const struct options *o = m->opt;
+	int err;
 
 	/* The interrupt controller, and whether it can serve as many vCPUs as asked for. */
-	phase_mark(m, PHASE_VCPUS);
 	err = vgic_create(m->vm, o->gic_version, &m->gic);
 	if (err)
 		gic_unavailable(o->gic_version, err);
@@ -140,9 +133,14 @@ static void machine_build(struct machine *m)
 	/* A vCPU's PMU needs the vGIC ready: its overflow interrupt first, then its init. */
 	for (unsigned int i = 0; i < o->ncpus; i++)
 		vcpu_features_start_pmu(m->vcpus[i].fd, i, &m->features);
+}
 
-	/* The timers' interrupts, the same PPIs on every vCPU, before any of them runs. */
-	for (unsigned int i = 0; i < o->ncpus; i++) {
+/* The timers' interrupts, the same PPIs on every vCPU, before any of them runs. */
+static void timers_connect(struct machine *m)
+{
+	int err;
+
+	for (unsigned int i = 0; i < m->opt->ncpus; i++) {
 		err = timer_set_irqs(m->vcpus[i].fd, TIMER_VIRT_INTID, TIMER_PHYS_INTID);
 		if (err == -ENXIO)
 			info("this kernel has no KVM_ARM_VCPU_TIMER_CTRL: its defaults apply");
@@ -154,65 +152,89 @@ static void machine_build(struct machine *m)
 	if (timer_get_irqs(m->vcpus[0].fd, &virt_intid, &phys_intid) == 0)
 		info("timers of every vCPU: virtual INTID %d, physical INTID %d", virt_intid,
 		     phys_intid);
+}
 
-	/*
-	 * Where vCPU 0 starts: the kernel's first instruction, x0 = the device tree. The others
-	 * start wherever the guest's CPU_ON says, with the context it passes in x0.
-	 */
+/*
+ * Where vCPU 0 starts: the kernel's first instruction, x0 = the device tree. The others start
+ * wherever the guest's CPU_ON says, with the context it passes in x0.
+ */
+static void boot_vcpu_set(struct machine *m, const struct boot_layout *layout)
+{
 	int boot_fd = m->vcpus[0].fd;
-	set_reg(boot_fd, REG_PC, layout.entry);
+	unsigned int ncpus = m->opt->ncpus;
+
+	set_reg(boot_fd, REG_PC, layout->entry);
 	set_reg(boot_fd, REG_PSTATE, PSTATE_BOOT);
-	set_reg(boot_fd, REG_X(0), layout.dtb_gpa);
+	set_reg(boot_fd, REG_X(0), layout->dtb_gpa);
 	for (int i = 1; i <= 3; i++)
 		set_reg(boot_fd, REG_X(i), 0);
-	info("vCPU 0: PC = 0x%" PRIx64 ", x0 = 0x%" PRIx64 ", PSTATE = 0x%lx", layout.entry,
-	     layout.dtb_gpa, PSTATE_BOOT);
-	if (o->ncpus == 2)
+	info("vCPU 0: PC = 0x%" PRIx64 ", x0 = 0x%" PRIx64 ", PSTATE = 0x%lx", layout->entry,
+	     layout->dtb_gpa, PSTATE_BOOT);
+	if (ncpus == 2)
 		info("vCPU 1: powered off until the guest starts it (PSCI CPU_ON)");
-	else if (o->ncpus > 2)
+	else if (ncpus > 2)
 		info("vCPUs 1-%u: powered off until the guest starts them (PSCI CPU_ON)",
-		     o->ncpus - 1);
+		     ncpus - 1);
+}
 
-	/* The devices, on a bus emptied of the last boot's: first the UART, behind the lock. */
-	phase_mark(m, PHASE_DEVICES);
-	m->bus = (struct mmio_bus){ .trace = o->trace ? stderr : NULL };
-	uart_attach(&m->uart, &m->bus, &m->lock, &m->console, m->vm, o->trace);
-	uart_coalesce(m); /* its data register: bytes queued by KVM, not an exit each */
-	/* The real-time clock: the guest's date is the host's, and its alarm wakes the guest. */
-	rtc_attach(&m->rtc, &m->bus, m->vm, o->trace);
-
-	/* The virtio slots: disks from slot 0, the console, the entropy device; the rest empty. */
-	uint32_t populated = virtio_slots_add(m);
-
-	/*
-	 * The device tree, with a cpu node per vCPU. A fresh random seed each boot lets the
-	 * kernel's RNG start unpredictable (/chosen/rng-seed).
-	 */
-	phase_mark(m, PHASE_DTB);
+/*
+ * The device tree, with a cpu node per vCPU and a node per populated virtio slot. A fresh random
+ * seed each boot lets the kernel's RNG start unpredictable (/chosen/rng-seed).
+ */
+static void device_tree_build(struct machine *m, const struct boot_layout *layout)
+{
+	const struct options *o = m->opt;
 	uint8_t seed[32];
 	struct dtb_machine desc = {
 		.ram_base = m->ram.gpa,
 		.ram_size = m->ram.size,
 		.ncpus = o->ncpus,
 		.gic_version = m->gic.version,
-		.psci_1_0 = psci_is_1_0(boot_fd),
+		.psci_1_0 = psci_is_1_0(m->vcpus[0].fd),
 		.pmu = m->features.pmu,
-		.virtio_slots = populated,
+		.virtio_slots = virtio_slots_populated(m),
 		.bootargs = o->cmdline,
-		.initrd_start = layout.initrd_start,
-		.initrd_end = layout.initrd_end,
+		.initrd_start = layout->initrd_start,
+		.initrd_end = layout->initrd_end,
 	};
 	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed)) {
 		desc.rng_seed = seed;
 		desc.rng_seed_len = sizeof(seed);
 	}
-	void *dtb = guest_ptr(&m->ram, layout.dtb_gpa, BOOT_DTB_MAX);
-	err = dtb_build(&desc, dtb, BOOT_DTB_MAX);
+	void *dtb = guest_ptr(&m->ram, layout->dtb_gpa, BOOT_DTB_MAX);
+	int err = dtb_build(&desc, dtb, BOOT_DTB_MAX);
 	if (err)
 		die("cannot build the device tree: %s", fdt_strerror(err));
-	info("device tree: %d bytes at 0x%" PRIx64, fdt_totalsize(dtb), layout.dtb_gpa);
+	info("device tree: %d bytes at 0x%" PRIx64, fdt_totalsize(dtb), layout->dtb_gpa);
 	if (o->dtb_out)
 		save_dtb(dtb, o->dtb_out);
+}
+
+/*
+ * Build the machine for one boot, with the device lock held (the console's input thread, once
+ * started, waits). Everything that is per boot is made here from nothing, step by step; --stats
+ * times each step (phase_mark).
+ */
+static void machine_build(struct machine *m)
+{
+	struct boot_layout layout;
+
+	m->boots++;
+	phase_mark(m, PHASE_VM);
+	vm_create(m);
+	/* The kernel (or bare-metal program) and initrd, where booting.rst wants them. */
+	phase_mark(m, PHASE_KERNEL);
+	load_kernel(&m->ram, m->opt, &layout);
+	phase_mark(m, PHASE_VCPUS);
+	vgic_and_vcpus_create(m);
+	timers_connect(m);
+	boot_vcpu_set(m, &layout);
+	/* The devices of the table (devices.c), on a bus emptied of the last boot's. */
+	phase_mark(m, PHASE_DEVICES);
+	m->bus = (struct mmio_bus){ .trace = m->opt->trace ? stderr : NULL };
+	devices_add(m);
+	phase_mark(m, PHASE_DTB);
+	device_tree_build(m, &layout);
 }
 
 int main(int argc, char **argv)
@@ -224,7 +246,10 @@ int main(int argc, char **argv)
 	options_parse(argc, argv, &opt);
 	m = (struct machine){ .opt = &opt };
 	phase_mark(&m, PHASE_START);
-	open_disks(&m);
+	pthread_mutex_init(&m.lock, NULL);
+	pthread_mutex_init(&m.stop_lock, NULL);
+	/* What the devices open on the host (the disks), before any VM: a mistake is one line. */
+	devices_setup(&m);
 
 	m.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (m.kvm < 0)
@@ -245,17 +270,13 @@ int main(int argc, char **argv)
 	/* The UART's output: queued by KVM (coalesced MMIO), or an exit a byte with the switch. */
 	m.coalesced_page = opt.no_coalesced_mmio ? 0 : coalesced_page(m.kvm);
 	kick_init();
-	pthread_mutex_init(&m.lock, NULL);
-	pthread_mutex_init(&m.stop_lock, NULL);
-	rtc_start(&m.rtc, &m.lock);
 
-	/* The terminal, for every boot: its input goes to virtio-console if there is one. */
-	if (opt.virtio_console)
-		console_init(&m.console, vcon_deliver, &m.vcon, &m.lock, STDIN_FILENO,
-			     STDOUT_FILENO, machine_quit, &m);
-	else
-		console_init(&m.console, uart_deliver, &m.uart, &m.lock, STDIN_FILENO,
-			     STDOUT_FILENO, machine_quit, &m);
+	/*
+	 * The terminal, for every boot. Which device its input goes to, the UART or the
+	 * virtio-console, that device says when it joins a boot (console_connect).
+	 */
+	console_init(&m.console, NULL, NULL, &m.lock, STDIN_FILENO, STDOUT_FILENO, machine_quit,
+		     &m);
 
 	/*
 	 * The reboot loop: build, run, take down. The device lock is held throughout except while

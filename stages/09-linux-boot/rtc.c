@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "machine.h"
 #include "memmap.h"
 #include "rtc.h"
 #include "vgic.h"
@@ -108,3 +109,34 @@ void rtc_attach(struct rtc *rtc, struct mmio_bus *bus, int vm, bool trace)
 	if (mmio_bus_add(bus, &dev) < 0)
 		die("cannot put the RTC on the bus");
 }
+
+/*
+ * The RTC as a device of this machine (device.h): one, always there. Its thread and timerfd are
+ * the process's, made before any VM; each boot resets the PL031 and puts it on the new bus.
+ */
+static struct rtc rtc;
+
+static void rtc_setup(struct machine *m)
+{
+	rtc_start(&rtc, &m->lock);
+}
+
+static void rtc_add(struct machine *m, unsigned int i)
+{
+	rtc_attach(&rtc, &m->bus, m->vm, m->opt->trace);
+}
+
+static void rtc_stats(const struct machine *m, unsigned int i)
+{
+	fprintf(stderr,
+		"stats: pl031: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
+		", lowered %" PRIu64 "\n",
+		rtc.dev.ignored, rtc.irq_raised, rtc.irq_lowered);
+}
+
+const struct device_type rtc_device = {
+	.name = "pl031",
+	.setup = rtc_setup,
+	.add = rtc_add,
+	.stats = rtc_stats,
+};

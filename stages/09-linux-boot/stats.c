@@ -25,13 +25,11 @@ static uint64_t exit_total(const struct machine *m, size_t reason)
  * that stands for one at start-up) the transport counted too, and the rest KVM signalled itself
  * (KVM_IOEVENTFD) without the guest leaving KVM_RUN.
  */
-static void print_virtio_stats(const struct virtio_slot *s)
+void virtio_slot_print_stats(const struct virtio_slot *s)
 {
 	const struct virtio_mmio *dev = s->dev;
 	uint64_t exits = dev->mmio_notifies;
 
-	if (dev == &s->empty)
-		return;
 	fprintf(stderr,
 		"stats: virtio slot %u, %s: %" PRIu64 " requests; notifications %" PRIu64
 		" by KVM_IOEVENTFD, %" PRIu64 " by MMIO exit; %" PRIu64 " interrupts by %s\n",
@@ -69,34 +67,13 @@ void print_stats(const struct machine *m)
 		timer_print_state(v->fd, stderr);
 	}
 	mmio_bus_print_stats(&m->bus, stderr);
-	fprintf(stderr,
-		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
-		", lowered %" PRIu64 "\n",
-		m->uart.dev.ignored, m->uart.irq_raised, m->uart.irq_lowered);
-	if (m->coalesced_page)
-		fprintf(stderr,
-			"stats: pl011: %" PRIu64 " data register writes coalesced (no exit)\n",
-			m->coalesced.writes);
 	fprintf(stderr, "stats: console: %" PRIu64 " bytes in, %" PRIu64 " bytes out",
 		m->console.in_bytes, m->console.out_bytes);
 	if (m->console.dropped)
 		fprintf(stderr, ", %" PRIu64 " typed while the guest took none, dropped",
 			m->console.dropped);
 	fputc('\n', stderr);
-	for (unsigned int i = 0; i < VIRTIO_SLOTS; i++)
-		print_virtio_stats(&m->slots[i]);
-	fprintf(stderr,
-		"stats: pl031: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
-		", lowered %" PRIu64 "\n",
-		m->rtc.dev.ignored, m->rtc.irq_raised, m->rtc.irq_lowered);
-	/* virtio-rng is in the first slot the disks and the console leave, if they leave one. */
-	if (m->opt->ndisks + m->opt->virtio_console < VIRTIO_SLOTS) {
-		fprintf(stderr, "stats: virtio-rng: %" PRIu64 " random bytes given", m->rng.bytes);
-		if (m->rng.host_errors)
-			fprintf(stderr, ", %" PRIu64 " buffers returned empty (getrandom failed)",
-				m->rng.host_errors);
-		fputc('\n', stderr);
-	}
+	devices_print_stats(m);
 }
 
 void phase_mark(struct machine *m, enum phase p)

@@ -7,10 +7,12 @@
  * with keys; main(), building or taking down a boot. The model has no lock of its own, so it sits
  * on the bus behind the machine lock, which the input thread and main() take too (machine.h).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
+#include "machine.h"
 #include "memmap.h"
 #include "uart.h"
 #include "vgic.h"
@@ -67,3 +69,53 @@ void uart_attach(struct uart *u, struct mmio_bus *bus, pthread_mutex_t *lock,
 	if (mmio_bus_add(bus, &dev) < 0)
 		die("cannot put the UART on the bus");
 }
+
+/*
+ * The UART as a device of this machine (device.h): one, always there, the console's unless
+ * --virtio-console takes the console's input. Its state is this file's: the machine has one.
+ */
+static struct uart uart;
+
+/*
+ * The PL011's data register, coalesced (coalesced.c): KVM queues the guest's bytes instead of
+ * exiting for each. Not with --no-coalesced-mmio, nor where KVM cannot: each byte is then an MMIO
+ * exit, as in stage 04. UARTDR is the register at PL011_BASE (PL011 TRM 3.3), 4 bytes wide.
+ */
+static void uart_coalesce(struct machine *m)
+{
+	int err;
+
+	if (!m->coalesced_page)
+		return;
+	err = coalesced_start(&m->coalesced, m->vm, m->vcpus[0].run, m->run_size, m->coalesced_page,
+			      PL011_BASE, 4, &m->bus);
+	if (err)
+		warn("cannot coalesce the UART's writes (%s): one MMIO exit per byte",
+		     strerror(-err));
+}
+
+static void uart_add(struct machine *m, unsigned int i)
+{
+	uart_attach(&uart, &m->bus, &m->lock, &m->console, m->vm, m->opt->trace);
+	uart_coalesce(m);
+	if (!m->opt->virtio_console)
+		console_connect(&m->console, uart_deliver, &uart);
+}
+
+static void uart_stats(const struct machine *m, unsigned int i)
+{
+	fprintf(stderr,
+		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
+		", lowered %" PRIu64 "\n",
+		uart.dev.ignored, uart.irq_raised, uart.irq_lowered);
+	if (m->coalesced_page)
+		fprintf(stderr,
+			"stats: pl011: %" PRIu64 " data register writes coalesced (no exit)\n",
+			m->coalesced.writes);
+}
+
+const struct device_type uart_device = {
+	.name = "pl011",
+	.add = uart_add,
+	.stats = uart_stats,
+};

@@ -17,6 +17,9 @@
 #include "memmap.h"
 #include "vcpu_features.h"
 
+_Static_assert(VCPU_SVE_VLS_WORDS == KVM_ARM64_SVE_VLS_WORDS,
+	       "the SVE vector-length bitmap's size");
+
 #define SVE_VQ_BITS 128 /* a vector length is a multiple of 128 bits: vq quadwords */
 #define SVE_VL_MAX 2048 /* the longest the architecture allows (Arm ARM, SVE's ZCR_EL1.LEN) */
 

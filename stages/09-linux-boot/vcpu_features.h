@@ -36,10 +36,19 @@ struct vcpu_feature_options {
 	unsigned int sve_max_vl; /* --sve-vl: the longest vector length, in bits; 0: KVM's */
 };
 
+/*
+ * KVM_ARM64_SVE_VLS_WORDS (api.rst 4.68, KVM_REG_ARM64_SVE_VLS), spelled out so that this header,
+ * and machine.h with it, compiles on any host: the devices' files include machine.h, and their
+ * unit tests run natively (vcpu_features.c checks that the two agree).
+ */
+#define VCPU_SVE_VLS_WORDS 8
+
+struct kvm_vcpu_init;
+
 /* What every vCPU of this boot has. */
 struct vcpu_features {
 	bool pmu, sve;
-	uint64_t sve_vqs[KVM_ARM64_SVE_VLS_WORDS]; /* bit vq-1: vector length vq * 128 bits */
+	uint64_t sve_vqs[VCPU_SVE_VLS_WORDS]; /* bit vq-1: vector length vq * 128 bits */
 };
 
 /* Parse --sve-vl BITS (a multiple of 128 from 128 to 2048); dies with one line if it is not. */

@@ -1,4 +1,4 @@
-/* unit-test sources: stages/09-linux-boot/uart.c stages/09-linux-boot/pl011.c stages/09-linux-boot/mmio_bus.c stages/09-linux-boot/console.c */
+/* unit-test sources: stages/09-linux-boot/uart.c stages/09-linux-boot/pl011.c stages/09-linux-boot/mmio_bus.c stages/09-linux-boot/console.c stages/09-linux-boot/coalesced.c */
 /*
  * test_uart.c - the PL011 as stage 09 wires it (uart_attach), reached from two threads at once: a
  * "vCPU" reading it through the MMIO bus, as KVM_EXIT_MMIO does, and the console's real input
