@@ -54,34 +54,6 @@ void opts_usage_error(const char *fmt, ...)
 	exit(2);
 }
 
-int opts_parse(int argc, char **argv, const struct opt *table, void (*usage)(FILE *f),
-	       opt_set_fn set, void *ctx)
-{
-	struct option longs[MAX_OPTS + 1] = { { 0 } };
-	char shorts[2 * MAX_OPTS + 2] = ":"; /* leading ':': a missing value returns ':' */
-	size_t nlong = 0, nshort = 1;
-	int key;
-
-	add(table, longs, &nlong, shorts, &nshort);
-	add(common_opts, longs, &nlong, shorts, &nshort);
-	opterr = 0;
-	while ((key = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-		if (key == 'v') {
-			log_level++;
-		} else if (key == 'h') {
-			usage(stdout);
-			exit(0);
-		} else if (key == ':') {
-			opts_usage_error("option '%s' needs a value", argv[optind - 1]);
-		} else if (key == '?') {
-			opts_usage_error("unknown option '%s'", argv[optind - 1]);
-		} else {
-			set(ctx, key, optarg);
-		}
-	}
-	return optind;
-}
-
 /* "  -m, --mem SIZE" or "      --dtb-out FILE", into buf. */
 static void left_column(const struct opt *o, char *buf, size_t len)
 {
@@ -123,12 +95,47 @@ static int widest(const struct opt *table, int width)
 	return width;
 }
 
-void opts_print(FILE *f, const struct opt *table)
+/*
+ * --help on stdout. The usage line names no option: the table under it lists them all, and a
+ * stage that adds one leaves the line as it was.
+ */
+static void help(const struct opt *table, const char *operands, void (*about)(FILE *f))
 {
 	int width = widest(common_opts, widest(table, 0));
 
-	print_table(f, table, width);
-	print_table(f, common_opts, width);
+	printf("usage: %s [OPTIONS]%s%s\n", program_invocation_short_name, operands ? " " : "",
+	       operands ? operands : "");
+	about(stdout);
+	print_table(stdout, table, width);
+	print_table(stdout, common_opts, width);
+}
+
+int opts_parse(int argc, char **argv, const struct opt *table, const char *operands,
+	       void (*about)(FILE *f), opt_set_fn set, void *ctx)
+{
+	struct option longs[MAX_OPTS + 1] = { { 0 } };
+	char shorts[2 * MAX_OPTS + 2] = ":"; /* leading ':': a missing value returns ':' */
+	size_t nlong = 0, nshort = 1;
+	int key;
+
+	add(table, longs, &nlong, shorts, &nshort);
+	add(common_opts, longs, &nlong, shorts, &nshort);
+	opterr = 0;
+	while ((key = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		if (key == 'v') {
+			log_level++;
+		} else if (key == 'h') {
+			help(table, operands, about);
+			exit(0);
+		} else if (key == ':') {
+			opts_usage_error("option '%s' needs a value", argv[optind - 1]);
+		} else if (key == '?') {
+			opts_usage_error("unknown option '%s'", argv[optind - 1]);
+		} else {
+			set(ctx, key, optarg);
+		}
+	}
+	return optind;
 }
 
 uint64_t opts_size(const char *name, const char *value, uint64_t min, uint64_t max)

@@ -3,8 +3,10 @@
  *
  * A stage lists its options once, as an array of struct opt ending in { 0 }. opts_parse() builds
  * the getopt_long(3) short-option string and long-option array from that table, so the two cannot
- * drift apart, and opts_print() prints the same table for --help. -h/--help and -v/--verbose are
- * every stage's and are handled here. A usage mistake gets one line on stderr and exit status 2.
+ * drift apart, and --help prints the same table under a usage line it writes itself, so a stage
+ * that adds an option adds a table entry and the code that takes it, and rewrites no help text.
+ * -h/--help and -v/--verbose are every stage's and are handled here. A usage mistake gets one
+ * line on stderr and exit status 2.
  */
 #ifndef VELEIRO_OPTS_H
 #define VELEIRO_OPTS_H
@@ -26,14 +28,13 @@ struct opt {
 typedef void (*opt_set_fn)(void *ctx, int key, const char *value);
 
 /*
- * Parse argv against table (ending in { 0 }). usage() prints the text of --help; set() takes each
- * option. Returns the index in argv of the first operand (what is not an option).
+ * Parse argv against table (ending in { 0 }); set() takes each option. --help prints
+ * "usage: PROGRAM [OPTIONS] operands" (operands: what follows the options, "GUEST.bin", or NULL
+ * for none), then about(), what the program does, then the table, -v and -h last. Returns the index
+ * in argv of the first operand (what is not an option).
  */
-int opts_parse(int argc, char **argv, const struct opt *table, void (*usage)(FILE *f),
-	       opt_set_fn set, void *ctx);
-
-/* Print the table as --help's list of options, -v and -h last. */
-void opts_print(FILE *f, const struct opt *table);
+int opts_parse(int argc, char **argv, const struct opt *table, const char *operands,
+	       void (*about)(FILE *f), opt_set_fn set, void *ctx);
 
 /* "<program>: <message> (see --help)" on stderr and exit(2): a usage mistake. */
 __attribute__((noreturn, format(printf, 1, 2))) void opts_usage_error(const char *fmt, ...);

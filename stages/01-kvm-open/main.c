@@ -6,7 +6,6 @@
  * KVM_CREATE_VM, and vCPU fds from KVM_CREATE_VCPU. This stage uses the first two: it checks the
  * API version, prints the capabilities an arm64 VMM relies on, and creates an (empty) VM.
  */
-#define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -54,14 +53,12 @@ static const struct cap caps[] = {
 /* This stage has only the options every stage has: -v and -h (opts.c). */
 static const struct opt options[] = { { 0 } };
 
-static void usage(FILE *f)
+/* What the stage does, for --help: between the usage line and the options. */
+static void about(FILE *f)
 {
-	fprintf(f,
-		"usage: %s [-v]\n"
-		"Opens /dev/kvm, checks the API version, lists the capabilities an arm64 VMM\n"
-		"needs and creates an empty VM.\n",
-		program_invocation_short_name);
-	opts_print(f, options);
+	fputs("Opens /dev/kvm, checks the API version, lists the capabilities an arm64 VMM\n"
+	      "needs and creates an empty VM.\n",
+	      f);
 }
 
 /* One clear line for each way opening /dev/kvm goes wrong, with what to do about it. */
@@ -82,7 +79,7 @@ static int kvm_open(void)
 
 int main(int argc, char **argv)
 {
-	int first = opts_parse(argc, argv, options, usage, NULL, NULL);
+	int first = opts_parse(argc, argv, options, NULL, about, NULL, NULL);
 
 	if (first < argc)
 		opts_usage_error("unexpected argument '%s'", argv[first]);

@@ -2,8 +2,6 @@
  * options.c - this stage's command line: its options, once, in a table (common/opts.c parses it
  * and prints it for --help), and what each one sets in struct options.
  */
-#define _GNU_SOURCE /* program_invocation_short_name */
-#include <errno.h>
 #include <stdio.h>
 
 #include "memmap.h"
@@ -21,13 +19,11 @@ static const struct opt table[] = {
 	{ 0 },
 };
 
-static void usage(FILE *f)
+/* What the stage does, for --help: between the usage line and the options. */
+static void about(FILE *f)
 {
-	fprintf(f,
-		"usage: %s [--mem SIZE] [--trace] [--stats] [-v] GUEST.bin\n"
-		"Loads GUEST.bin at 0x%lx and runs it until it powers off.\n",
-		program_invocation_short_name, RAM_BASE + IMAGE_OFFSET);
-	opts_print(f, table);
+	fprintf(f, "Loads GUEST.bin at 0x%lx and runs it until it powers off.\n",
+		RAM_BASE + IMAGE_OFFSET);
 }
 
 static void set(void *ctx, int key, const char *value)
@@ -50,7 +46,7 @@ static void set(void *ctx, int key, const char *value)
 void options_parse(int argc, char **argv, struct options *o)
 {
 	*o = (struct options){ .ram_size = DEFAULT_RAM };
-	int first = opts_parse(argc, argv, table, usage, set, o);
+	int first = opts_parse(argc, argv, table, "GUEST.bin", about, set, o);
 
 	if (first == argc)
 		opts_usage_error("which guest? give a GUEST.bin");

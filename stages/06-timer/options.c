@@ -2,8 +2,6 @@
  * options.c - this stage's command line: its options, once, in a table (common/opts.c parses it
  * and prints it for --help), and what each one sets in struct options.
  */
-#define _GNU_SOURCE /* program_invocation_short_name */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,8 +9,6 @@
 #include "memmap.h"
 #include "options.h"
 #include "opts.h"
-#include "pl011.h"
-#include "timer.h"
 
 #define DEFAULT_RAM (1UL << 30)
 #define MIN_RAM (2UL << 20) /* the image offset plus room for a small guest */
@@ -26,18 +22,14 @@ static const struct opt table[] = {
 	{ 0 },
 };
 
-static void usage(FILE *f)
+/* What the stage does, for --help: between the usage line and the options. */
+static void about(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [--mem SIZE] [--gic v2|v3] [--trace] [--stats] [-v] GUEST.bin\n"
-		"Runs GUEST.bin (loaded at 0x%lx) with a PL011 UART at 0x%08lx as its console\n"
-		"and an in-kernel GIC that delivers the UART's interrupt (INTID %d) and the\n"
-		"arch timer's (virtual INTID %d, physical %d). What it\n"
-		"sends appears on stdout, stdin (a terminal, a pipe or a file) is what it\n"
+		"Runs GUEST.bin (loaded at 0x%lx) with a PL011 UART at 0x%08lx as its console:\n"
+		"what it sends appears on stdout, stdin (a terminal, a pipe or a file) is what it\n"
 		"receives. Ends when the guest powers off.\n",
-		program_invocation_short_name, RAM_BASE + IMAGE_OFFSET, PL011_BASE, UART_INTID,
-		TIMER_VIRT_INTID, TIMER_PHYS_INTID);
-	opts_print(f, table);
+		RAM_BASE + IMAGE_OFFSET, PL011_BASE);
 }
 
 static void set(void *ctx, int key, const char *value)
@@ -66,7 +58,7 @@ static void set(void *ctx, int key, const char *value)
 void options_parse(int argc, char **argv, struct options *o)
 {
 	*o = (struct options){ .ram_size = DEFAULT_RAM };
-	int first = opts_parse(argc, argv, table, usage, set, o);
+	int first = opts_parse(argc, argv, table, "GUEST.bin", about, set, o);
 
 	if (first == argc)
 		opts_usage_error("which guest? give a GUEST.bin");

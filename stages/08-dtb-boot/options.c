@@ -2,8 +2,6 @@
  * options.c - this stage's command line: its options, once, in a table (common/opts.c parses it
  * and prints it for --help), and what each one sets in struct options.
  */
-#define _GNU_SOURCE /* program_invocation_short_name */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +10,6 @@
 #include "memmap.h"
 #include "options.h"
 #include "opts.h"
-#include "pl011.h"
 
 #define DEFAULT_RAM (1UL << 30)
 #define MIN_RAM (8UL << 20) /* a small guest, and a 2 MiB-aligned block for the DTB */
@@ -42,15 +39,14 @@ static const struct opt table[] = {
 	{ 0 },
 };
 
-static void usage(FILE *f)
+/* What the stage does, for --help: between the usage line and the options. */
+static void about(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [options] KERNEL      (or: %s [options] -k KERNEL)\n"
 		"Boots KERNEL, an arm64 Linux Image or a raw bare-metal binary, with a device tree\n"
 		"describing a PL011 UART at 0x%08lx (the console), a GIC, the arch timer and the\n"
 		"virtio devices below. Ends when the guest powers off.\n",
-		program_invocation_short_name, program_invocation_short_name, PL011_BASE);
-	opts_print(f, table);
+		PL011_BASE);
 }
 
 static void set(void *ctx, int key, const char *value)
@@ -109,7 +105,7 @@ void options_parse(int argc, char **argv, struct options *o)
 
 	snprintf(default_cmdline, sizeof(default_cmdline), DEFAULT_CMDLINE_FORMAT, PL011_BASE);
 	*o = (struct options){ .ram_size = DEFAULT_RAM, .cmdline = default_cmdline };
-	int first = opts_parse(argc, argv, table, usage, set, o);
+	int first = opts_parse(argc, argv, table, "KERNEL", about, set, o);
 
 	if (first < argc && !o->kernel)
 		o->kernel = argv[first++];

@@ -2,7 +2,6 @@
  * options.c - this stage's command line: its options, once, in a table (common/opts.c parses it
  * and prints it for --help), and what each one sets in struct options.
  */
-#define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -15,7 +14,6 @@
 #include "memmap.h"
 #include "options.h"
 #include "opts.h"
-#include "pl011.h"
 #include "vcpu_features.h"
 
 #define DEFAULT_RAM (1UL << 30)
@@ -69,18 +67,17 @@ static const struct opt table[] = {
 	{ 0 },
 };
 
-static void usage(FILE *f)
+/* What the stage does, for --help: between the usage line and the options. */
+static void about(FILE *f)
 {
 	fprintf(f,
-		"usage: %s [options] [KERNEL]    (or: %s [options] -k KERNEL)\n"
 		"Boots KERNEL, an arm64 Linux Image or a raw bare-metal binary, on a machine with a\n"
 		"PL011 UART at 0x%08lx (the console), a GIC, the arch timer, N vCPUs and the virtio\n"
 		"devices below. Without KERNEL it boots the guest Linux that make stage-09 built\n"
 		"(build/linux/Image and build/linux/initramfs.cpio.gz). Ends when the guest powers\n"
 		"off; a reboot starts the guest again. On a terminal, Ctrl-A x quits and Ctrl-A\n"
 		"Ctrl-A sends Ctrl-A; every other key, Ctrl-C included, goes to the guest.\n",
-		program_invocation_short_name, program_invocation_short_name, PL011_BASE);
-	opts_print(f, table);
+		PL011_BASE);
 }
 
 /* --cpus N: a whole number from 1; whether this host and GIC take that many is checked later. */
@@ -221,7 +218,7 @@ void options_parse(int argc, char **argv, struct options *o)
 
 	snprintf(default_cmdline, sizeof(default_cmdline), DEFAULT_CMDLINE_FORMAT, PL011_BASE);
 	*o = (struct options){ .ram_size = DEFAULT_RAM, .cmdline = default_cmdline, .ncpus = 1 };
-	int first = opts_parse(argc, argv, table, usage, set, o);
+	int first = opts_parse(argc, argv, table, "[KERNEL]", about, set, o);
 
 	if (first < argc && !o->kernel)
 		o->kernel = argv[first++];

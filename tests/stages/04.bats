@@ -77,6 +77,18 @@ qemu_guest() {
 	grep -qxF 'stats: console: 0 bytes in, 2 bytes out' <<<"$stderr"
 }
 
+# The usage line is common/opts.c's; what follows it is options.c's about() and option table.
+@test "--help: the usage line, where the guest and the UART are, every option" {
+	vmm 04 --help
+	assert_success
+	assert_line --index 0 "usage: stage-04 [OPTIONS] GUEST.bin"
+	assert_line --index 1 --partial "(loaded at 0x40080000) with a PL011 UART at 0x09000000"
+	for opt in mem trace stats verbose help; do
+		assert_line --regexp "^  -[a-z], --$opt( [A-Z]+)? "
+	done
+	assert_equal "$stderr" ""
+}
+
 @test "earlier guests still run; stdin may be a file, a pipe, /dev/null or closed" {
 	run -0 --separate-stderr timeout "$VMM_TIMEOUT" "$VMM_HOST" sh -c '
 		vmm=$1

@@ -3,10 +3,11 @@
  * test_opts.c - common/opts.c: the option table is the parser. Every table entry is accepted in
  * its long form and, when it has one, its one-letter form, with its value; a long-only key has no
  * letter; operands are left for the caller; -v raises the log level; a usage mistake exits 2 with
- * one line naming the option; --help prints the table and exits 0. The exits are checked in a
- * child process.
+ * one line naming the option; --help prints a usage line built from the operands, the caller's
+ * about text and the table, in that order, and exits 0. The exits are checked in a child process.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,10 +40,12 @@ static void set(void *ctx, int key, const char *value)
 	snprintf(s->log + n, sizeof(s->log) - n, "%d=%s;", key, value ? value : "-");
 }
 
-static void usage(FILE *f)
+/* What follows the options on the usage line; NULL for a program that takes none. */
+static const char *operands = "GUEST.bin";
+
+static void about(FILE *f)
 {
-	fprintf(f, "usage: test\n");
-	opts_print(f, table);
+	fprintf(f, "Runs a test.\n");
 }
 
 /* Parse argv (NULL-terminated) afresh; returns the first operand's index. */
@@ -54,7 +57,7 @@ static int parse(char **argv, struct seen *s)
 		argc++;
 	memset(s, 0, sizeof(*s));
 	optind = 0; /* getopt_long(3): 0 restarts the scan */
-	return opts_parse(argc, argv, table, usage, set, s);
+	return opts_parse(argc, argv, table, operands, about, set, s);
 }
 
 /* Run parse() in a child with stdout and stderr into one pipe; its exit status and output. */
@@ -96,7 +99,7 @@ int main(void)
 	char *bad3[] = { "prog", "-o", "x", NULL }; /* --dtb-out has no one-letter form */
 	char *help[] = { "prog", "--help", NULL };
 	struct seen s;
-	char out[1024];
+	char out[1024], want[1024];
 
 	CHECK_EQ(parse(a1, &s), 6);
 	CHECK_STR(s.log, "109=2M;116=-;257=x.dtb;");
@@ -112,13 +115,25 @@ int main(void)
 	CHECK(strstr(out, ": option '--mem' needs a value (see --help)\n") != NULL);
 	CHECK_EQ(child(bad3, out, sizeof(out)), 2);
 	CHECK(strstr(out, ": unknown option '-o' (see --help)\n") != NULL);
+
+	/* The whole of --help: usage line, about(), the table, then -v and -h. */
+	snprintf(want, sizeof(want),
+		 "usage: %s [OPTIONS] GUEST.bin\n"
+		 "Runs a test.\n"
+		 "  -m, --mem SIZE      guest RAM\n"
+		 "  -t, --trace         print every exit\n"
+		 "      --dtb-out FILE  write the tree\n"
+		 "                      to FILE\n"
+		 "  -v, --verbose       say more about each step (-v -v: even more)\n"
+		 "  -h, --help          print this and exit\n",
+		 program_invocation_short_name);
 	CHECK_EQ(child(help, out, sizeof(out)), 0);
-	CHECK(strstr(out, "usage: test\n") != NULL);
-	CHECK(strstr(out, "  -m, --mem SIZE      guest RAM\n") != NULL);
-	CHECK(strstr(out,
-		     "      --dtb-out FILE  write the tree\n                      to FILE\n") !=
-	      NULL);
-	CHECK(strstr(out, "  -h, --help          print this and exit\n") != NULL);
+	CHECK_STR(out, want);
+	operands = NULL; /* a program with no operands: the usage line ends at [OPTIONS] */
+	snprintf(want, sizeof(want), "usage: %s [OPTIONS]\nRuns a test.\n",
+		 program_invocation_short_name);
+	CHECK_EQ(child(help, out, sizeof(out)), 0);
+	CHECK(strncmp(out, want, strlen(want)) == 0);
 
 	CHECK_EQ(opts_size("mem", "4M", 1 << 20, 1 << 30), 4 << 20);
 	return CHECK_DONE("opts");
