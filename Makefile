@@ -51,6 +51,9 @@ STAGE_DIRS := $(sort $(patsubst %/main.c,%,$(wildcard stages/[0-9][0-9]-*/main.c
 STAGE_NUMS := $(foreach d,$(STAGE_DIRS),$(shell basename $(d) | cut -c1-2))
 stage_dir = $(filter stages/$(1)-%,$(STAGE_DIRS))
 LAST_STAGE := $(lastword $(STAGE_NUMS))
+# The stages taught in parts: a "part" column in the Files table of the card (tests/card-part).
+PART_NUMS := $(shell grep -l '^| *file *| *status *| *part *|' $(addsuffix /README.md,$(STAGE_DIRS)) 2>/dev/null | \
+	sed 's|^stages/\([0-9][0-9]\)-.*|\1|')
 
 # Each stage's stages/NN-*/stage.mk says which guests it introduces (STAGE_GUESTS), what `make run`
 # passes it (STAGE_RUN), whether it boots the guest Linux (STAGE_LINUX) and whether its console has
@@ -89,6 +92,7 @@ help:
 	@echo "                      assignments' suites through their grader, as make grade-check does)"
 	@echo "  make test-NN        one stage's suite, e.g. make test-03 (make test-lab: the lab's)"
 	@echo "  make diff-NN        what stage NN changed, as a diff against stage NN-1"
+	@echo "                      (PART=N: part N's files only, for a stage taught in parts: $(PART_NUMS))"
 	@echo "  make start-NN       assignment NN: a copy of stage NN in work/NN-name/ with the lesson taken out"
 	@echo "                      (FULL=1: with nothing taken out, for the exercises; FORCE=1 replaces a copy)"
 	@echo "  make work-NN        build that copy (./work-NN runs it like ./stage-NN)"
@@ -160,9 +164,13 @@ endif
 test-$(1): stage-$(1) $(DEPS_STAMP)
 	$(Q)tests/run-bats tests/stages/$(1).bats
 
+# PART=N: only the files the stage card gives to part N of a stage taught in parts (tests/card-part).
 diff-$(1):
 	$(Q)prev=$$$$(echo $(STAGE_DIRS) | tr ' ' '\n' | grep -B1 '^$$($(1)_DIR)$$$$' | head -n 1); \
-	  if [ "$$$$prev" = "$$($(1)_DIR)" ]; then echo "stage $(1) is the first stage"; \
+	  if [ -n "$$(PART)" ]; then \
+	    files=$$$$(tests/card-part $$($(1)_DIR) "$$(PART)") || exit 1; \
+	    for f in $$$$files; do diff -uN $$$$prev/$$$$f $$($(1)_DIR)/$$$$f; done; true; \
+	  elif [ "$$$$prev" = "$$($(1)_DIR)" ]; then echo "stage $(1) is the first stage"; \
 	  else diff -ruN $$$$prev $$($(1)_DIR); true; fi
 endef
 $(foreach n,$(STAGE_NUMS),$(eval $(call stage_rules,$(n))))

@@ -58,6 +58,8 @@ fails_with() {
 	edit docs/tutorial/09-linux-boot.md 's/^| `uart.c`, `uart.h` | added |/| `uart.c`, `uart.h` | changed |/'
 	edit docs/tutorial/09-linux-boot.md 's/^| `arm64.h` | changed |/| `pl011.c` | changed |/'
 	edit docs/tutorial/09-linux-boot.md 's/(`pl011.c`, `vgic.c`, `timer.c`)/(`pl011.c`, `vgic.c`, `timer.c`, `console.c`)/'
+	edit docs/tutorial/09-linux-boot.md 's/^| `coalesced.c`, `coalesced.h` | added | 2 |/| `coalesced.c`, `coalesced.h` | added | 3 |/'
+	edit docs/tutorial/09-linux-boot.md 's/^## Part 3: /## Part three: /'
 	edit docs/tutorial/03-run-loop.md '0,/`make diff-03`/s//`make difff-03`/'
 	edit docs/tutorial/00-introduction.md 's/`make stage-03 && .\/stage-03 guest\/simple.bin`/`make stage-03 \&\& .\/stage-03 --tarce -tq guest\/simple.bin`/'
 	edit docs/tutorial/10-reference.md 's/^\(| `--no-reboot` | .*\) | 09 |$/\1 | 08- |/'
@@ -70,6 +72,8 @@ fails_with() {
 	grep -q 'file table lists pl011.c as changed, but stages/09-linux-boot/pl011.c is identical' <<<"$output"
 	grep -q 'file table does not list arm64.h (changed in stages/09-linux-boot)' <<<"$output"
 	grep -q 'says console.c is unchanged, but stage 09 has it changed' <<<"$output"
+	grep -q 'file table lists coalesced.h in part 3, but stage 09.s card puts it in part 2' <<<"$output"
+	grep -q 'stage 09.s card has files in part 3, but the chapter has no heading "## Part 3: ..."' <<<"$output"
 	grep -q 'make difff-03: the Makefile has no target difff-03' <<<"$output"
 	grep -q './stage-03 --tarce: stage 03 has no option --tarce' <<<"$output"
 	grep -q './stage-03 -tq: stage 03 has no option -q' <<<"$output"
@@ -77,18 +81,34 @@ fails_with() {
 	grep -q 'no source has the comment /\* 1\. The run loop\. \*/' <<<"$output"
 }
 
-@test "check-stages: a card row it cannot read" {
+@test "check-stages: a card row it cannot read; a row of stage 09 without a part, a part without files" {
 	edit stages/09-linux-boot/README.md 's/^| `uart.c` | added |/| `uart.c`, `uart.h` | added |/'
 	edit stages/09-linux-boot/README.md 's/^| `rtc.h` | added |/| `rtc.h` | carried |/'
+	edit stages/09-linux-boot/README.md 's/^| `pl031.h` | added | 3 |/| `pl031.h` | added | | its interface |\n| `pl031.c` | added | 0 |/'
+	edit stages/09-linux-boot/README.md 's/^\(| `[a-z_]*\.[ch]` | [a-z]* | \)2 |/\14 |/'
 	run tests/check-stages stages/*/
 	echo "$output"
 	[ "$status" -eq 1 ]
 	grep -q 'a Files row that is not one file, added, changed or removed: | `rtc.h` | carried' <<<"$output"
 	grep -q 'a Files row that is not one file, added, changed or removed: | `uart.c`, `uart.h` | added' <<<"$output"
+	grep -q 'a Files row without a part (a number from 1): | `pl031.h` | added | | its interface' <<<"$output"
+	grep -q 'a Files row without a part (a number from 1): | `pl031.c` | added | 0 |' <<<"$output"
+	grep -q 'no file is in part 2: the parts are numbered from 1 without a gap' <<<"$output"
 }
 
 @test "memmap.h's own map: a wrong address in its comment" {
 	edit stages/09-linux-boot/memmap.h 's/^ \*   0x09010000 - 0x09010fff   PL031/ *   0x09020000 - 0x09010fff   PL031/'
 	fails_with 'stages/09-linux-boot/memmap.h:[0-9]+: its map: PL031 real-time clock: address 0x09020000, but PL031_BASE is 0x09010000' \
 		tests/docs-check
+}
+
+@test "make diff-09 PART=N: only part N's files; a part with none, or a stage not in parts, refused" {
+	run make -s diff-09 PART=2
+	[ "$status" -eq 0 ]
+	grep -q '^+++ stages/09-linux-boot/eventfds.c' <<<"$output"
+	! grep -qE '^\+\+\+ stages/09-linux-boot/(main|pl031)\.c' <<<"$output"
+	fails_with '^make diff-09 PART=7: stage 09 has parts 1 2 3, not .7.$' tests/card-part stages/09-linux-boot 7
+	fails_with '^make diff-05 PART=1: stage 05 is not taught in parts' tests/card-part stages/05-gic 1
+	run make -s diff-05 PART=1
+	[ "$status" -ne 0 ]
 }

@@ -26,7 +26,7 @@ STAGE_ESCAPE := yes
 define STAGE_HOLES
 devices.c:vcpu_create 09-linux-boot.md#starting-the-other-cpus | no kernel named: the bundled Linux boots to the ready marker; uname -m says aarch64
 run.c:machine_stop 09-linux-boot.md#stopping-every-vcpu | poweroff from the guest ends the VMM with status 0; every vCPU thread is stopped and counted
-eventfds.c:ioeventfd_attach 09-linux-boot.md#the-io-path-production-vmms-use-ioeventfd-irqfd-and-a-thread-per-device | the ext4 disk on both I/O paths: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it
-eventfds.c:irqfd_attach 09-linux-boot.md#the-io-path-production-vmms-use-ioeventfd-irqfd-and-a-thread-per-device | the ext4 disk on both I/O paths: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it
+eventfds.c:ioeventfd_attach 09-linux-boot.md#ioeventfd-a-notification-without-an-exit | the ext4 disk on both I/O paths: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it
+eventfds.c:irqfd_attach 09-linux-boot.md#irqfd-an-interrupt-without-an-ioctl | the ext4 disk on both I/O paths: the guest reads the host's file, writes one, syncs; e2fsck clean, debugfs reads it
 endef
 STAGE_UNIT := test_pl011 test_mmio_bus test_virtq test_boot test_dtb test_eventfds test_virtio_mmio test_virtio_blk test_virtio_console test_virtio_rng test_pl031 test_console
