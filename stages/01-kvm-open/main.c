@@ -1,10 +1,7 @@
 /*
- * Stage 01: open /dev/kvm and ask what it can do.
- *
- * Everything a VMM does with KVM goes through ioctl()s on three kinds of file descriptor
- * (Documentation/virt/kvm/api.rst, section 4): the system fd from opening /dev/kvm, a VM fd from
- * KVM_CREATE_VM, and vCPU fds from KVM_CREATE_VCPU. This stage uses the first two: it checks the
- * API version, prints the capabilities an arm64 VMM relies on, and creates an (empty) VM.
+ * main.c - this stage's VMM, top to bottom: the story of the machine it builds, one step at a
+ * time. What the stage adds to the one before, and why, is in its card (README.md, beside this
+ * file) and its chapter (docs/tutorial/); `make diff-NN` shows the code that does it.
  */
 #include <errno.h>
 #include <fcntl.h>

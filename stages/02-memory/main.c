@@ -1,13 +1,7 @@
 /*
- * Stage 02: give the VM memory and a vCPU, load a guest, and run it once.
- *
- * The guest's RAM is ordinary memory in this process: we mmap() it and tell KVM where it sits in
- * the guest physical address space (KVM_SET_USER_MEMORY_REGION). The vCPU starts where an arm64
- * kernel would (booting.rst): PC at the image, EL1h, interrupts masked. One KVM_RUN runs the guest
- * until it does something KVM cannot handle on its own: here, touching an address with no RAM
- * behind it, which KVM reports as KVM_EXIT_MMIO. Then we look at what the guest left in its RAM.
- *
- * The guest physical memory map follows QEMU's "virt" board: RAM at 0x40000000, images at +0x80000.
+ * main.c - this stage's VMM, top to bottom: the story of the machine it builds, one step at a
+ * time. What the stage adds to the one before, and why, is in its card (README.md, beside this
+ * file) and its chapter (docs/tutorial/); `make diff-NN` shows the code that does it.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,15 +1,7 @@
 /*
- * Stage 03: the run loop.
- *
- * A VMM spends its life in one loop: KVM_RUN, look at why the guest stopped (kvm_run->exit_reason),
- * do what the guest asked, KVM_RUN again. This stage decodes the exits an arm64 guest causes:
- *  - KVM_EXIT_MMIO: a load or store to an address with no RAM behind it. We emulate the device there
- *    (a debug port that prints bytes) and, for a load, hand back the value in kvm_run->mmio.data.
- *  - KVM_EXIT_SYSTEM_EVENT: the guest called PSCI SYSTEM_OFF or SYSTEM_RESET, which KVM implements
- *    in the kernel and reports to us to act on.
- *  - KVM_EXIT_FAIL_ENTRY, KVM_EXIT_INTERNAL_ERROR and anything else: the guest cannot go on; we
- *    print the registers so the learner can see where it was, and stop with a failure.
- * --trace prints every exit as it happens; --stats counts them.
+ * main.c - this stage's VMM, top to bottom: the story of the machine it builds, one step at a
+ * time. What the stage adds to the one before, and why, is in its card (README.md, beside this
+ * file) and its chapter (docs/tutorial/); `make diff-NN` shows the code that does it.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,24 +1,31 @@
 /*
- * devices.c - the wires between the device models and this machine: the callbacks each device
- * is given (its interrupt line, where the console's input goes) and their setup.
+ * devices.c - the machine's devices: the device table, walked to build the machine and to count.
  */
-#include <stdio.h>
+#include <stddef.h>
 
 #include "machine.h"
 
 /*
- * The UART's interrupt line. With no interrupt controller there is nowhere to send it; we count
- * the changes so --trace and --stats show what stage 05 will deliver.
+ * The device table: every device of the machine, each described by its own file (device.h), in
+ * the order they join it. One so far.
  */
-void uart_irq_set(void *ctx, int level)
-{
-	struct machine *m = ctx;
+extern const struct device_type uart_device;
+static const struct device_type *const device_table[] = {
+	&uart_device, /* uart.c: the PL011 and the console */
+};
+#define DEVICE_TYPES (sizeof(device_table) / sizeof(device_table[0]))
 
-	if (level)
-		m->stats.irq_raised++;
-	else
-		m->stats.irq_lowered++;
-	if (m->opt->trace)
-		fprintf(stderr, "trace: IRQ   pl011 line %s (no interrupt controller yet)\n",
-			level ? "raised" : "lowered");
+/* Every device joins the machine, in table order. */
+void devices_add(struct machine *m)
+{
+	for (size_t t = 0; t < DEVICE_TYPES; t++)
+		device_table[t]->add(m, 0);
+}
+
+/* Each device's --stats lines, in table order. */
+void devices_print_stats(const struct machine *m)
+{
+	for (size_t t = 0; t < DEVICE_TYPES; t++)
+		if (device_table[t]->stats)
+			device_table[t]->stats(m, 0);
 }

@@ -1,42 +1,44 @@
 /*
- * devices.c - the wires between the device models and this machine: the callbacks each device
- * is given (its interrupt line, where the console's input goes) and their setup.
+ * devices.c - the machine's devices: the device table, walked to build the machine and to count;
+ * and what to say when the host cannot give it the interrupt controller it asks for.
  */
-#include <linux/kvm.h>
-#include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "log.h"
 #include "machine.h"
 
 /*
- * The UART's interrupt line, wired to the vGIC. Called with the device lock held, from either
- * thread; KVM_IRQ_LINE is safe while the vCPU runs: KVM marks the interrupt pending and kicks the
- * vCPU out of WFI or the guest.
+ * The device table: every device of the machine, each described by its own file (device.h), in
+ * the order they join it. One so far.
  */
-void uart_irq_set(void *ctx, int level)
-{
-	struct machine *m = ctx;
-	int err = vgic_set_spi(m->vm, UART_INTID, level);
+extern const struct device_type uart_device;
+static const struct device_type *const device_table[] = {
+	&uart_device, /* uart.c: the PL011 and the console */
+};
+#define DEVICE_TYPES (sizeof(device_table) / sizeof(device_table[0]))
 
-	if (err)
-		die("KVM_IRQ_LINE (INTID %d, level %d): %s", UART_INTID, level, strerror(-err));
-	if (level)
-		m->stats.irq_raised++;
-	else
-		m->stats.irq_lowered++;
-	if (m->opt->trace)
-		fprintf(stderr, "trace: IRQ   pl011 line %s (KVM_IRQ_LINE, INTID %d)\n",
-			level ? "raised" : "lowered", UART_INTID);
+/* Every device joins the machine, in table order. */
+void devices_add(struct machine *m)
+{
+	for (size_t t = 0; t < DEVICE_TYPES; t++)
+		device_table[t]->add(m, 0);
+}
+
+/* Each device's --stats lines, in table order. */
+void devices_print_stats(const struct machine *m)
+{
+	for (size_t t = 0; t < DEVICE_TYPES; t++)
+		if (device_table[t]->stats)
+			device_table[t]->stats(m, 0);
 }
 
 /* One clear line when the host cannot give the guest the GIC asked for. */
 void gic_unavailable(int version, int err)
 {
 	if (version == 2)
-		die("this host cannot give the guest a GICv2 (KVM_CREATE_DEVICE: %s): KVM emulates "
-		    "one only on a GICv2 host or a GICv3 with GICv2 compatibility; leave out "
-		    "--gic v2",
+		die("this host cannot give the guest a GICv2 (KVM_CREATE_DEVICE: %s): KVM emulates one "
+		    "only on a GICv2 host or a GICv3 with GICv2 compatibility; leave out --gic v2",
 		    strerror(-err));
 	if (version == 3)
 		die("this host cannot give the guest a GICv3 (KVM_CREATE_DEVICE: %s): its GIC is "

@@ -1,19 +1,7 @@
 /*
- * Stage 05: interrupts.
- *
- * A guest that polls its UART burns a CPU waiting for keys. A real one sleeps (WFI) and lets the
- * UART interrupt it. That takes an interrupt controller: KVM emulates an Arm GIC in the kernel
- * (vgic.c), and we only create it, say where it sits and when it is complete. The order of
- * those steps against vCPU creation is the lesson here, because KVM enforces it:
- *  - the vGIC device, its addresses and number of interrupts: before or after the vCPUs are
- *    created, but before any of them runs (we create it first);
- *  - every vCPU, then KVM_DEV_ARM_VGIC_CTRL_INIT: the vGIC sizes its per-CPU state from the
- *    vCPUs it sees, and KVM_CREATE_VCPU fails with EBUSY from then on;
- *  - only now raise interrupt lines and run.
- * Device lines reach the vGIC through KVM_IRQ_LINE: the PL011's line (SPI 1, INTID 33) follows
- * its masked interrupt status. Input now comes from a thread blocked on stdin (console.c), which
- * can raise that line while the vCPU sits in KVM_RUN; a lock keeps it and the vCPU thread from
- * touching the devices at the same time.
+ * main.c - this stage's VMM, top to bottom: the story of the machine it builds, one step at a
+ * time. What the stage adds to the one before, and why, is in its card (README.md, beside this
+ * file) and its chapter (docs/tutorial/); `make diff-NN` shows the code that does it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,9 +24,7 @@
 #include "log.h"
 #include "machine.h"
 #include "memmap.h"
-#include "mmio_bus.h"
 #include "options.h"
-#include "pl011.h"
 #include "regs.h"
 #include "size.h"
 #include "vgic.h"
@@ -54,17 +40,21 @@ static void set_reg(int vcpu, uint64_t id, uint64_t value)
 int main(int argc, char **argv)
 {
 	struct options opt;
+	/* Static, not on the stack: the input thread may still use it while exit() runs. */
+	static struct machine m;
 
 	options_parse(argc, argv, &opt);
+	m = (struct machine){ .opt = &opt };
+	pthread_mutex_init(&m.lock, NULL);
 
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
+	m.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (m.kvm < 0)
 		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
 	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
-	if (ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
+	if (ioctl(m.kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
 		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
-	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (vm < 0)
+	m.vm = ioctl(m.kvm, KVM_CREATE_VM, 0);
+	if (m.vm < 0)
 		die_errno("KVM_CREATE_VM");
 
 	/*
@@ -72,34 +62,33 @@ int main(int argc, char **argv)
 	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
 	 * when the guest touches them, so a large --mem costs nothing up front.
 	 */
-	struct guest_mem ram = { .gpa = RAM_BASE, .size = opt.ram_size };
-	ram.host = mmap(NULL, ram.size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (ram.host == MAP_FAILED)
-		die_errno("cannot allocate %" PRIu64 " bytes of guest RAM", ram.size);
+	m.ram = (struct guest_mem){ .gpa = RAM_BASE, .size = opt.ram_size };
+	m.ram.host = mmap(NULL, m.ram.size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m.ram.host == MAP_FAILED)
+		die_errno("cannot allocate %" PRIu64 " bytes of guest RAM", m.ram.size);
 
 	struct kvm_userspace_memory_region region = {
 		.slot = 0,
-		.guest_phys_addr = ram.gpa,
-		.memory_size = ram.size,
-		.userspace_addr = (uint64_t)ram.host,
+		.guest_phys_addr = m.ram.gpa,
+		.memory_size = m.ram.size,
+		.userspace_addr = (uint64_t)m.ram.host,
 	};
-	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+	if (ioctl(m.vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
 
 	/* The guest program, copied into that memory. */
-	load_guest(&ram, opt.guest);
+	load_guest(&m.ram, opt.guest);
 
 	/*
 	 * The interrupt controller: a KVM device, placed where QEMU's virt machine has its GIC,
 	 * with 128 interrupt IDs. This may come before or after creating the vCPUs, but always
 	 * before the first KVM_RUN.
 	 */
-	struct vgic gic;
-	int err = vgic_create(vm, opt.gic_version, &gic);
+	int err = vgic_create(m.vm, opt.gic_version, &m.gic);
 	if (err)
 		gic_unavailable(opt.gic_version, err);
-	if (gic.version == 3)
+	if (m.gic.version == 3)
 		info("vGICv3: distributor 0x%08lx, redistributors from 0x%08lx, %d interrupts",
 		     GIC_DIST_BASE, GIC_REDIST_BASE, GIC_NR_IRQS);
 	else
@@ -111,21 +100,21 @@ int main(int argc, char **argv)
 	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
 	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
 	 */
-	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
-	if (vcpu < 0)
+	m.vcpu = ioctl(m.vm, KVM_CREATE_VCPU, 0);
+	if (m.vcpu < 0)
 		die_errno("KVM_CREATE_VCPU");
-	int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (run_size < 0)
+	m.run_size = ioctl(m.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (m.run_size < 0)
 		die_errno("KVM_GET_VCPU_MMAP_SIZE");
-	struct kvm_run *run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	if (run == MAP_FAILED)
+	m.run = mmap(NULL, m.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, m.vcpu, 0);
+	if (m.run == MAP_FAILED)
 		die_errno("cannot map the vCPU's kvm_run area");
 
 	struct kvm_vcpu_init init;
-	if (ioctl(vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+	if (ioctl(m.vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		die_errno("KVM_ARM_PREFERRED_TARGET");
 	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
-	if (ioctl(vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
+	if (ioctl(m.vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
 		die_errno("KVM_ARM_VCPU_INIT");
 
 	/*
@@ -133,44 +122,21 @@ int main(int argc, char **argv)
 	 * for the vCPUs it sees; a KVM_CREATE_VCPU after this fails with EBUSY. (For a GICv3,
 	 * KVM_IRQ_LINE before this fails with EBUSY too.)
 	 */
-	err = vgic_init(&gic);
+	err = vgic_init(&m.gic);
 	if (err)
 		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
 
 	/* Where it starts: the first instruction of the image, in the state booting.rst asks. */
-	uint64_t entry = ram.gpa + IMAGE_OFFSET;
-	set_reg(vcpu, REG_PC, entry);
-	set_reg(vcpu, REG_PSTATE, PSTATE_BOOT);
-	set_reg(vcpu, REG_X(0), 0); /* no device tree yet (stage 08) */
+	uint64_t entry = m.ram.gpa + IMAGE_OFFSET;
+	set_reg(m.vcpu, REG_PC, entry);
+	set_reg(m.vcpu, REG_PSTATE, PSTATE_BOOT);
+	set_reg(m.vcpu, REG_X(0), 0); /* no device tree yet (stage 08) */
 	info("vCPU 0: PC = 0x%" PRIx64 ", PSTATE = 0x%lx (EL1h, interrupts masked)", entry,
 	     PSTATE_BOOT);
 
-	/*
-	 * The devices. The UART occupies its 4 KiB window on the bus, its interrupt line goes to
-	 * the vGIC, and the console joins it to our stdin and stdout. Static, not on the stack: the
-	 * input thread may still use it while exit() runs after main returns.
-	 */
-	static struct machine m;
-	m = (struct machine){ .vm = vm, .vcpu = vcpu, .run = run, .opt = &opt };
-	pthread_mutex_init(&m.lock, NULL);
+	/* The devices, from the device table (devices.c): each takes its window on the bus. */
 	m.bus.trace = opt.trace ? stderr : NULL;
-	console_init(&m.console, &m.uart, &m.lock, STDIN_FILENO, STDOUT_FILENO);
-	pl011_init(&m.uart, &(struct pl011_host){ .tx = console_tx,
-						  .rx_wanted = console_rx_wanted,
-						  .ctx = &m.console,
-						  .irq_set = uart_irq_set,
-						  .irq_ctx = &m });
-	struct mmio_device uart_dev = {
-		.name = "pl011",
-		.base = PL011_BASE,
-		.size = PL011_SIZE,
-		.opaque = &m.uart,
-		.read = pl011_read,
-		.write = pl011_write,
-		.reg_name = pl011_reg_name,
-	};
-	if (mmio_bus_add(&m.bus, &uart_dev) < 0)
-		die("cannot put the UART on the bus");
+	devices_add(&m);
 
 	/* Input from now on arrives on its own thread; the vCPU runs on this one. */
 	console_start(&m.console);
@@ -184,11 +150,11 @@ int main(int argc, char **argv)
 	pthread_mutex_lock(&m.lock);
 	if (opt.stats)
 		print_stats(&m);
-	munmap(run, run_size);
-	close(vcpu);
-	close(gic.fd);
-	close(vm); /* the VM before its RAM, so KVM frees its page tables at once (stage 02) */
-	munmap(ram.host, ram.size);
-	close(kvm);
+	munmap(m.run, m.run_size);
+	close(m.vcpu);
+	close(m.gic.fd);
+	close(m.vm); /* the VM before its RAM, so KVM frees its page tables at once (stage 02) */
+	munmap(m.ram.host, m.ram.size);
+	close(m.kvm);
 	return status;
 }

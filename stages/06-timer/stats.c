@@ -21,11 +21,8 @@ void print_stats(const struct machine *m)
 			fprintf(stderr, "stats:   %-14s %8" PRIu64 "\n", exit_name(i),
 				st->exits[i]);
 	mmio_bus_print_stats(&m->bus, stderr);
-	fprintf(stderr,
-		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
-		", lowered %" PRIu64 "\n",
-		m->uart.ignored, st->irq_raised, st->irq_lowered);
 	fprintf(stderr, "stats: console: %" PRIu64 " bytes in, %" PRIu64 " bytes out\n",
 		m->console.in_bytes, m->console.out_bytes);
+	devices_print_stats(m);
 	timer_print_state(m->vcpu, stderr);
 }

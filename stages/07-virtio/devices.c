@@ -1,39 +1,27 @@
 /*
- * devices.c - the wires between the device models and this machine: the callbacks each device
- * is given (its interrupt line, where the console's input goes) and their setup.
+ * devices.c - the machine's devices: the device table, walked to build the machine and to count;
+ * the virtio slots the virtio devices go into, with their interrupts; and what to say when the
+ * host cannot give the machine the interrupt controller it asks for.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <linux/kvm.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "machine.h"
 
 /*
- * The UART's interrupt line, wired to the vGIC. Called with the device lock held, from either
- * thread; KVM_IRQ_LINE is safe while the vCPU runs: KVM marks the interrupt pending and kicks the
- * vCPU out of WFI or the guest.
+ * The device table: every device of the machine, each described by its own file (device.h), in
+ * the order they join it. Each virtio device has a slot of its own (memmap.h); the slots no
+ * device takes answer as empty.
  */
-void uart_irq_set(void *ctx, int level)
-{
-	struct machine *m = ctx;
-	int err = vgic_set_spi(m->vm, UART_INTID, level);
-
-	if (err)
-		die("KVM_IRQ_LINE (INTID %d, level %d): %s", UART_INTID, level, strerror(-err));
-	if (level)
-		m->stats.irq_raised++;
-	else
-		m->stats.irq_lowered++;
-	if (m->opt->trace)
-		fprintf(stderr, "trace: IRQ   pl011 line %s (KVM_IRQ_LINE, INTID %d)\n",
-			level ? "raised" : "lowered", UART_INTID);
-}
+extern const struct device_type uart_device, disk_device, vcon_device;
+static const struct device_type *const device_table[] = {
+	&uart_device, /* uart.c: the PL011 and the console */
+	&disk_device, /* disk.c: --disk, a virtio-blk */
+	&vcon_device, /* vcon.c: --virtio-console */
+};
+#define DEVICE_TYPES (sizeof(device_table) / sizeof(device_table[0]))
 
 /*
  * A virtio device's interrupt: virtio-mmio raises it when InterruptStatus gains a bit and lowers it
@@ -42,58 +30,94 @@ void uart_irq_set(void *ctx, int level)
  */
 void virtio_irq_set(void *ctx, int level)
 {
-	struct virtio_line *line = ctx;
-	struct machine *m = line->m;
-	int err = vgic_set_spi(m->vm, VIRTIO_INTID(line->slot), level);
+	struct virtio_slot *s = ctx;
+	struct machine *m = s->m;
+	int err = vgic_set_spi(m->vm, VIRTIO_INTID(s->index), level);
 
 	if (err)
-		die("KVM_IRQ_LINE (INTID %d, level %d): %s", VIRTIO_INTID(line->slot), level,
+		die("KVM_IRQ_LINE (INTID %d, level %d): %s", VIRTIO_INTID(s->index), level,
 		    strerror(-err));
 	if (level)
-		m->stats.virtio_irqs[line->slot]++;
+		s->irqs++;
 	if (m->opt->trace)
 		fprintf(stderr, "trace: IRQ   virtio slot %u line %s (KVM_IRQ_LINE, INTID %d)\n",
-			line->slot, level ? "raised" : "lowered", VIRTIO_INTID(line->slot));
-}
-
-/* The console's input goes to one device; these give both the console_deliver_fn shape. */
-size_t uart_deliver(void *device, const uint8_t *buf, size_t len)
-{
-	return pl011_receive(device, buf, len);
-}
-
-size_t vcon_deliver(void *device, const uint8_t *buf, size_t len)
-{
-	return virtio_console_input(device, buf, len);
+			s->index, level ? "raised" : "lowered", VIRTIO_INTID(s->index));
 }
 
 /*
- * Open the disk before there is a VM, so a mistake costs one clear line and nothing else. A
- * writable disk must be writable: finding out at the guest's first write would be too late.
- * O_NONBLOCK: opening a FIFO read-only must not wait for a writer before we can refuse it; the
- * flag is cleared once we know it is a file (it means nothing to one).
+ * Virtio slot `index`, for a device about to join: the device's init gets the slot as the context
+ * of its interrupt (virtio_irq_set), then virtio_slot_plug() puts the device in.
  */
-int open_disk(const char *path, bool read_only)
+struct virtio_slot *virtio_slot_take(struct machine *m, unsigned int index)
 {
-	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
-	const char *in_use;
-	struct stat st;
+	struct virtio_slot *s = &m->slots[index];
 
-	if (fd < 0 && !read_only && (errno == EACCES || errno == EROFS || errno == EPERM))
-		die("cannot open disk %s for writing: %s (add ,ro to use it read-only)", path,
-		    strerror(errno));
-	if (fd < 0)
-		die("cannot open disk %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0)
-		die_errno("cannot stat disk %s", path);
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		die("disk %s is not a file or a block device", path);
-	if (fcntl(fd, F_SETFL, 0) < 0)
-		die_errno("cannot use disk %s", path);
-	in_use = virtio_blk_lock(fd, read_only);
-	if (in_use)
-		die("cannot use disk %s: %s", path, in_use);
-	return fd;
+	*s = (struct virtio_slot){ .m = m, .index = index };
+	return s;
+}
+
+/* dev goes into slot s: the bus sees only the transport's register window. */
+void virtio_slot_plug(struct virtio_slot *s, struct virtio_mmio *dev, const char *name)
+{
+	struct mmio_device window = {
+		.name = name,
+		.base = VIRTIO_BASE + s->index * VIRTIO_STRIDE,
+		.size = VIRTIO_WINDOW,
+		.opaque = dev,
+		.read = virtio_mmio_read,
+		.write = virtio_mmio_write,
+	};
+
+	s->dev = dev;
+	if (mmio_bus_add(&s->m->bus, &window) < 0)
+		die("cannot put virtio slot %u on the bus", s->index);
+}
+
+/* The slots no device took answer as empty, so a driver probing them finds nothing (4.2.2). */
+static void virtio_slots_fill_empty(struct machine *m)
+{
+	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++) {
+		struct virtio_slot *s = &m->slots[slot];
+
+		if (s->dev)
+			continue;
+		s = virtio_slot_take(m, slot);
+		virtio_mmio_init_empty(&s->empty);
+		virtio_slot_plug(s, &s->empty, "virtio-empty");
+	}
+}
+
+/* Once, before any VM: what each device opens on the host. */
+void devices_setup(struct machine *m)
+{
+	for (size_t t = 0; t < DEVICE_TYPES; t++)
+		if (device_table[t]->setup)
+			device_table[t]->setup(m);
+}
+
+/* Every device joins the machine, in table order, as many of each as the options ask. */
+void devices_add(struct machine *m)
+{
+	for (size_t t = 0; t < DEVICE_TYPES; t++) {
+		const struct device_type *type = device_table[t];
+		unsigned int n = type->count ? type->count(m) : 1;
+
+		for (unsigned int i = 0; i < n; i++)
+			type->add(m, i);
+	}
+	virtio_slots_fill_empty(m);
+}
+
+/* Each device's --stats lines, in table order. */
+void devices_print_stats(const struct machine *m)
+{
+	for (size_t t = 0; t < DEVICE_TYPES; t++) {
+		const struct device_type *type = device_table[t];
+		unsigned int n = type->count ? type->count(m) : 1;
+
+		for (unsigned int i = 0; i < n && type->stats; i++)
+			type->stats(m, i);
+	}
 }
 
 /* One clear line when the host cannot give the guest the GIC asked for. */
@@ -108,48 +132,4 @@ void gic_unavailable(int version, int err)
 		    "older; use --gic v2",
 		    strerror(-err));
 	die("this host's KVM has no in-kernel GIC (KVM_CREATE_DEVICE: %s)", strerror(-err));
-}
-
-/*
- * The virtio slots: each device gets guest RAM (its queues live there) and an interrupt line; the
- * bus sees only the transport's register window. A slot with no device answers as empty.
- */
-void virtio_slots_add(struct machine *m, const struct guest_mem *ram, int disk_fd)
-{
-	int err;
-
-	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++) {
-		struct virtio_mmio *transport = &m->empty[slot];
-		struct virtio_line *line = &m->lines[slot];
-		const char *name = "virtio-empty";
-
-		*line = (struct virtio_line){ .m = m, .slot = slot };
-		if (slot == VIRTIO_DISK_SLOT && disk_fd >= 0) {
-			err = virtio_blk_init(&m->blk, disk_fd, m->opt->disk_ro, "veleiro-disk0",
-					      ram, virtio_irq_set, line);
-			if (err)
-				die("disk %s: %s", m->opt->disk, strerror(-err));
-			transport = &m->blk.mmio;
-			name = "virtio-blk";
-			info("virtio-blk: %s%s, %" PRIu64 " sectors, slot %u", m->opt->disk,
-			     m->opt->disk_ro ? " (read-only)" : "", m->blk.capacity, slot);
-		} else if (slot == VIRTIO_CONSOLE_SLOT && m->opt->virtio_console) {
-			virtio_console_init(&m->vcon, STDOUT_FILENO, console_rx_wanted, &m->console,
-					    ram, virtio_irq_set, line);
-			transport = &m->vcon.mmio;
-			name = "virtio-console";
-		} else {
-			virtio_mmio_init_empty(transport);
-		}
-		struct mmio_device dev = {
-			.name = name,
-			.base = VIRTIO_BASE + slot * VIRTIO_STRIDE,
-			.size = VIRTIO_WINDOW,
-			.opaque = transport,
-			.read = virtio_mmio_read,
-			.write = virtio_mmio_write,
-		};
-		if (mmio_bus_add(&m->bus, &dev) < 0)
-			die("cannot put virtio slot %u on the bus", slot);
-	}
 }

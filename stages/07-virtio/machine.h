@@ -1,6 +1,6 @@
 /*
  * machine.h - the machine this stage builds: its parts (struct machine), shared by main.c and
- * the files that run it (run.c, stats.c, devices.c, load.c).
+ * the files that run it (run.c, stats.c, devices.c, load.c) and the devices' own files.
  */
 #ifndef VELEIRO_MACHINE_H
 #define VELEIRO_MACHINE_H
@@ -11,34 +11,36 @@
 #include <stdio.h>
 
 #include "console.h"
+#include "device.h"
 #include "memmap.h"
 #include "mmio_bus.h"
 #include "options.h"
-#include "pl011.h"
 #include "timer.h"
-#include "vgic.h"
-#include "virtio_blk.h"
-#include "virtio_console.h"
 #include "virtio_mmio.h"
+#include "vgic.h"
 #include "guest_mem.h"
 
-/* What --stats reports besides the bus's own counts: exits by reason, interrupt line changes. */
+/* What --stats reports besides the bus's and the devices' own counts: exits by reason. */
 struct stats {
 	uint64_t exits[KVM_EXIT_ARM_NISV + 1];
-	uint64_t irq_raised, irq_lowered;
-	uint64_t virtio_irqs[VIRTIO_SLOTS];
 };
 
-/* What a virtio slot's interrupt callback needs: the machine, and which slot it is. */
-struct virtio_line {
+/* One virtio slot: the device in it (or an empty transport), and its interrupts. */
+struct virtio_slot {
 	struct machine *m;
-	unsigned int slot;
+	unsigned int index;
+	struct virtio_mmio *dev; /* the transport on the bus: a device's, or `empty`; NULL: free */
+	struct virtio_mmio empty; /* the transport of a slot with no device */
+	uint64_t irqs; /* interrupts raised, for --stats */
 };
 
-/* What the run loop and the input thread work with. */
+/* The machine: KVM's handles, guest RAM, and what the run loop and the devices work with. */
 struct machine {
-	int vm, vcpu;
+	const struct options *opt;
+	int kvm, vm, vcpu, run_size;
 	struct kvm_run *run;
+	struct guest_mem ram;
+	struct vgic gic;
 	/*
 	 * Held by whichever thread touches a device: the vCPU's on MMIO exits, the console's.
 	 * A virtio device also takes a lock of its own (virtio_mmio.c): here it is never
@@ -47,13 +49,8 @@ struct machine {
 	 */
 	pthread_mutex_t lock;
 	struct mmio_bus bus;
-	struct pl011 uart;
 	struct console console;
-	struct virtio_blk blk;
-	struct virtio_console vcon;
-	struct virtio_mmio empty[VIRTIO_SLOTS];
-	struct virtio_line lines[VIRTIO_SLOTS];
-	const struct options *opt;
+	struct virtio_slot slots[VIRTIO_SLOTS];
 	struct stats stats;
 };
 
@@ -62,14 +59,15 @@ int run_loop(struct machine *m);
 
 /* stats.c */
 void print_stats(const struct machine *m);
+void virtio_slot_print_stats(const struct virtio_slot *s);
 
 /* devices.c */
-void virtio_slots_add(struct machine *m, const struct guest_mem *ram, int disk_fd);
-void uart_irq_set(void *ctx, int level);
+void devices_setup(struct machine *m);
+void devices_add(struct machine *m);
+void devices_print_stats(const struct machine *m);
 void virtio_irq_set(void *ctx, int level);
-size_t uart_deliver(void *device, const uint8_t *buf, size_t len);
-size_t vcon_deliver(void *device, const uint8_t *buf, size_t len);
-int open_disk(const char *path, bool read_only);
+struct virtio_slot *virtio_slot_take(struct machine *m, unsigned int index);
+void virtio_slot_plug(struct virtio_slot *s, struct virtio_mmio *dev, const char *name);
 void gic_unavailable(int version, int err);
 
 /* load.c */

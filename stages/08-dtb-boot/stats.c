@@ -8,6 +8,12 @@
 #include "exits.h"
 #include "machine.h"
 
+/* A virtio device's interrupts. */
+void virtio_slot_print_stats(const struct virtio_slot *s)
+{
+	fprintf(stderr, "stats: virtio slot %u: %" PRIu64 " interrupts\n", s->index, s->irqs);
+}
+
 void print_stats(const struct machine *m)
 {
 	const struct stats *st = &m->stats;
@@ -21,15 +27,8 @@ void print_stats(const struct machine *m)
 			fprintf(stderr, "stats:   %-14s %8" PRIu64 "\n", exit_name(i),
 				st->exits[i]);
 	mmio_bus_print_stats(&m->bus, stderr);
-	fprintf(stderr,
-		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
-		", lowered %" PRIu64 "\n",
-		m->uart.ignored, st->irq_raised, st->irq_lowered);
 	fprintf(stderr, "stats: console: %" PRIu64 " bytes in, %" PRIu64 " bytes out\n",
 		m->console.in_bytes, m->console.out_bytes);
-	for (unsigned int i = 0; i < VIRTIO_SLOTS; i++)
-		if (st->virtio_irqs[i])
-			fprintf(stderr, "stats: virtio slot %u: %" PRIu64 " interrupts\n", i,
-				st->virtio_irqs[i]);
+	devices_print_stats(m);
 	timer_print_state(m->vcpu, stderr);
 }

@@ -1,7 +1,8 @@
 /*
  * devices.c - the machine's devices: the device table, walked to build a boot, count it and take
  * it down; the virtio slots the virtio devices go into, with their interrupts, eventfds and
- * threads; the vGIC's and the vCPUs' checks and creation.
+ * threads; what to say when the host cannot give the machine the interrupt controller it asks
+ * for; and the vCPUs' creation.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,22 @@
 #include "log.h"
 #include "machine.h"
 #include "regs.h"
+
+/*
+ * The device table: every device of the machine, each described by its own file (device.h), in
+ * the order they join a boot. A virtio device takes the next free virtio slot as it joins: the
+ * disks from slot 0, as given, so that Linux names them vda, vdb, ...; then the console; then the
+ * entropy device, if a slot is left. The slots no device takes answer as empty.
+ */
+extern const struct device_type uart_device, rtc_device, disk_device, vcon_device, rng_device;
+static const struct device_type *const device_table[] = {
+	&uart_device, /* uart.c: the PL011 and the console */
+	&rtc_device, /* rtc.c: the PL031 real-time clock */
+	&disk_device, /* disk.c: each --disk, a virtio-blk */
+	&vcon_device, /* vcon.c: --virtio-console */
+	&rng_device, /* rng.c: virtio-rng */
+};
+#define DEVICE_TYPES (sizeof(device_table) / sizeof(device_table[0]))
 
 /*
  * A virtio device's interrupt: virtio-mmio raises it when InterruptStatus gains a bit and lowers it
@@ -53,6 +70,189 @@ static void virtio_irq_set(void *ctx, int level)
 		fprintf(stderr, "trace: IRQ   virtio slot %u line %s (%s, INTID %d)\n", s->index,
 			level ? "raised" : "lowered", s->irqfd >= 0 ? "KVM_IRQFD" : "KVM_IRQ_LINE",
 			intid);
+}
+
+/*
+ * A virtio device's thread woke up: the guest may have printed on the UART, its bytes queued by
+ * KVM, before it notified; they go out first, so the console keeps the guest's order.
+ */
+static void virtio_slot_woken(void *ctx)
+{
+	struct machine *m = ctx;
+
+	coalesced_drain(&m->coalesced);
+}
+
+/*
+ * Where a virtio device's notifications and interrupts go. On the fast path, KVM signals the
+ * queues' eventfds when the guest writes QueueNotify, and raises the SPI when we signal the irqfd.
+ * The MMIO exit path (virtio_thread_notify) stays for what KVM does not match: a QueueNotify of
+ * a queue the device does not have, which the transport refuses.
+ */
+static void virtio_slot_wire(struct virtio_slot *s, const char *name)
+{
+	struct machine *m = s->m;
+	uint64_t notify = VIRTIO_BASE + s->index * VIRTIO_STRIDE + VIRTIO_MMIO_QUEUE_NOTIFY;
+	int err = virtio_thread_init(&s->thread, s->dev, name, m->opt->trace ? stderr : NULL);
+
+	if (err)
+		die("cannot make eventfds for %s: %s", name, strerror(-err));
+	s->thread.woken = virtio_slot_woken;
+	s->thread.woken_ctx = m;
+	if (!m->eventfds)
+		return;
+	s->thread.in_kernel = true;
+	for (unsigned int q = 0; q < s->thread.nqueues; q++) {
+		err = ioeventfd_attach(m->vm, notify, q, s->thread.queue_fds[q]);
+		if (err)
+			die("KVM_IOEVENTFD (0x%" PRIx64 ", queue %u): %s", notify, q,
+			    strerror(-err));
+	}
+	s->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->irqfd < 0)
+		die_errno("cannot make an irqfd for %s", name);
+	err = irqfd_attach(m->vm, VIRTIO_INTID(s->index), s->irqfd);
+	if (err)
+		die("KVM_IRQFD (INTID %d): %s", VIRTIO_INTID(s->index), strerror(-err));
+}
+
+/*
+ * The next free virtio slot, for a device about to join: the device's init gets the slot's host
+ * side (s->host: its interrupt, and where its notifications go), then virtio_slot_plug() puts the
+ * device in. Dies with one line if every slot is taken (the options allow no more devices).
+ */
+struct virtio_slot *virtio_slot_take(struct machine *m)
+{
+	struct virtio_slot *s;
+
+	if (m->nslots == VIRTIO_SLOTS)
+		die("no virtio slot left: there are %d", VIRTIO_SLOTS);
+	s = &m->slots[m->nslots];
+	*s = (struct virtio_slot){ .m = m, .index = m->nslots++, .irqfd = -1 };
+	s->host = (struct virtio_mmio_host){ .irq_set = virtio_irq_set,
+					     .irq_ctx = s,
+					     .notify = virtio_thread_notify,
+					     .notify_ctx = &s->thread };
+	return s;
+}
+
+/*
+ * dev goes into slot s: a device gets its thread and eventfds; the bus sees only the transport's
+ * register window.
+ */
+void virtio_slot_plug(struct virtio_slot *s, struct virtio_mmio *dev, const char *name)
+{
+	struct mmio_device window = {
+		.name = name,
+		.base = VIRTIO_BASE + s->index * VIRTIO_STRIDE,
+		.size = VIRTIO_WINDOW,
+		.opaque = dev,
+		.read = virtio_mmio_read,
+		.write = virtio_mmio_write,
+	};
+
+	s->dev = dev;
+	if (dev != &s->empty)
+		virtio_slot_wire(s, name);
+	if (mmio_bus_add(&s->m->bus, &window) < 0)
+		die("cannot put virtio slot %u on the bus", s->index);
+}
+
+/* Undo virtio_slot_plug(), device lock held, before the device itself is destroyed. */
+void virtio_slot_unplug(struct virtio_slot *s)
+{
+	virtio_thread_destroy(&s->thread);
+	if (s->irqfd >= 0)
+		close(s->irqfd);
+}
+
+/* The slots no device took answer as empty, so a driver probing them finds nothing (4.2.2). */
+static void virtio_slots_fill_empty(struct machine *m)
+{
+	while (m->nslots < VIRTIO_SLOTS) {
+		struct virtio_slot *s = virtio_slot_take(m);
+
+		virtio_mmio_init_empty(&s->empty);
+		virtio_slot_plug(s, &s->empty, "virtio-empty");
+	}
+}
+
+/* The slots that hold a device, one bit each, for the device tree. */
+uint32_t virtio_slots_populated(const struct machine *m)
+{
+	uint32_t populated = 0;
+
+	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
+		if (m->slots[slot].dev != &m->slots[slot].empty)
+			populated |= 1U << slot;
+	return populated;
+}
+
+/* Once per process, before any VM: what each device opens on the host. */
+void devices_setup(struct machine *m)
+{
+	for (size_t t = 0; t < DEVICE_TYPES; t++)
+		if (device_table[t]->setup)
+			device_table[t]->setup(m);
+}
+
+/* Every device joins this boot, in table order, on a bus emptied of the last boot's. */
+void devices_add(struct machine *m)
+{
+	m->ndevices = 0;
+	m->nslots = 0;
+	for (size_t t = 0; t < DEVICE_TYPES; t++) {
+		const struct device_type *type = device_table[t];
+		unsigned int n = type->count ? type->count(m) : 1;
+
+		for (unsigned int i = 0; i < n; i++) {
+			if (m->ndevices == MACHINE_DEVICES)
+				die("too many devices: this machine takes %d", MACHINE_DEVICES);
+			m->devices[m->ndevices++] = (struct device){ .type = type, .index = i };
+			type->add(m, i);
+		}
+	}
+	virtio_slots_fill_empty(m);
+}
+
+/* Each device's --stats lines, in table order. */
+void devices_print_stats(const struct machine *m)
+{
+	for (unsigned int d = 0; d < m->ndevices; d++)
+		if (m->devices[d].type->stats)
+			m->devices[d].type->stats(m, m->devices[d].index);
+}
+
+/* Undo machine_build(), device lock held; what outlives a boot (disks, console) stays. */
+void machine_destroy(struct machine *m)
+{
+	for (unsigned int d = m->ndevices; d-- > 0;)
+		if (m->devices[d].type->remove)
+			m->devices[d].type->remove(m, m->devices[d].index);
+	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
+		if (m->slots[slot].dev == &m->slots[slot].empty)
+			virtio_mmio_destroy(&m->slots[slot].empty);
+	for (unsigned int i = 0; i < m->opt->ncpus; i++) {
+		munmap(m->vcpus[i].run, m->run_size);
+		close(m->vcpus[i].fd);
+	}
+	close(m->gic.fd);
+	close(m->vm); /* the VM before its RAM, so KVM frees its page tables at once (stage 02) */
+	munmap(m->ram.host, m->ram.size);
+}
+
+/* The devices' threads, started before the vCPUs run and stopped after the last one ended. */
+void virtio_threads_start(struct machine *m)
+{
+	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
+		if (m->slots[slot].dev != &m->slots[slot].empty)
+			virtio_thread_start(&m->slots[slot].thread);
+}
+
+void virtio_threads_stop(struct machine *m)
+{
+	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
+		virtio_thread_stop(&m->slots[slot].thread);
 }
 
 /* One clear line when the host cannot give the guest the GIC asked for. */
@@ -114,206 +314,4 @@ void vcpu_create(struct machine *m, unsigned int i, const struct kvm_vcpu_init *
 	    (mpidr & MPIDR_AFFINITY_MASK) != dtb_cpu_mpidr(i))
 		die("vCPU %u has MPIDR 0x%" PRIx64 ", not the 0x%x the device tree says", i, mpidr,
 		    dtb_cpu_mpidr(i));
-}
-
-/*
- * A virtio device's thread woke up: the guest may have printed on the UART, its bytes queued by
- * KVM, before it notified; they go out first, so the console keeps the guest's order.
- */
-static void virtio_slot_woken(void *ctx)
-{
-	struct machine *m = ctx;
-
-	coalesced_drain(&m->coalesced);
-}
-
-/*
- * Where a virtio device's notifications and interrupts go. On the fast path, KVM signals the
- * queues' eventfds when the guest writes QueueNotify, and raises the SPI when we signal the irqfd.
- * The MMIO exit path (virtio_thread_notify) stays for what KVM does not match: a QueueNotify of
- * a queue the device does not have, which the transport refuses.
- */
-static void virtio_slot_wire(struct virtio_slot *s, const char *name)
-{
-	struct machine *m = s->m;
-	uint64_t notify = VIRTIO_BASE + s->index * VIRTIO_STRIDE + VIRTIO_MMIO_QUEUE_NOTIFY;
-	int err = virtio_thread_init(&s->thread, s->dev, name, m->opt->trace ? stderr : NULL);
-
-	if (err)
-		die("cannot make eventfds for %s: %s", name, strerror(-err));
-	s->thread.woken = virtio_slot_woken;
-	s->thread.woken_ctx = m;
-	if (!m->eventfds)
-		return;
-	s->thread.in_kernel = true;
-	for (unsigned int q = 0; q < s->thread.nqueues; q++) {
-		err = ioeventfd_attach(m->vm, notify, q, s->thread.queue_fds[q]);
-		if (err)
-			die("KVM_IOEVENTFD (0x%" PRIx64 ", queue %u): %s", notify, q,
-			    strerror(-err));
-	}
-	s->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->irqfd < 0)
-		die_errno("cannot make an irqfd for %s", name);
-	err = irqfd_attach(m->vm, VIRTIO_INTID(s->index), s->irqfd);
-	if (err)
-		die("KVM_IRQFD (INTID %d): %s", VIRTIO_INTID(s->index), strerror(-err));
-}
-
-/*
- * The next free virtio slot, for a device about to join: its host side (s->host: the interrupt and
- * where notifications go) is ready for the device's init; virtio_slot_plug() then puts the device
- * in. Dies with one line if every slot is taken (the options allow no more devices than slots).
- */
-struct virtio_slot *virtio_slot_take(struct machine *m)
-{
-	struct virtio_slot *s;
-
-	if (m->nslots == VIRTIO_SLOTS)
-		die("no virtio slot left: there are %d", VIRTIO_SLOTS);
-	s = &m->slots[m->nslots];
-	*s = (struct virtio_slot){ .m = m, .index = m->nslots, .dev = &s->empty, .irqfd = -1 };
-	s->host = (struct virtio_mmio_host){ .irq_set = virtio_irq_set,
-					     .irq_ctx = s,
-					     .notify = virtio_thread_notify,
-					     .notify_ctx = &s->thread };
-	m->nslots++;
-	return s;
-}
-
-/* The virtio-mmio window of slot s on the bus, answering for dev. */
-static void virtio_slot_on_bus(struct virtio_slot *s, const char *name)
-{
-	struct mmio_device dev = {
-		.name = name,
-		.base = VIRTIO_BASE + s->index * VIRTIO_STRIDE,
-		.size = VIRTIO_WINDOW,
-		.opaque = s->dev,
-		.read = virtio_mmio_read,
-		.write = virtio_mmio_write,
-	};
-
-	if (mmio_bus_add(&s->m->bus, &dev) < 0)
-		die("cannot put virtio slot %u on the bus", s->index);
-}
-
-/* dev, set up with s->host, goes into slot s: its thread, its eventfds, its window on the bus. */
-void virtio_slot_plug(struct virtio_slot *s, struct virtio_mmio *dev, const char *name)
-{
-	s->dev = dev;
-	virtio_slot_wire(s, name);
-	virtio_slot_on_bus(s, name);
-}
-
-/* Undo virtio_slot_plug(), device lock held, before the device itself is destroyed. */
-void virtio_slot_unplug(struct virtio_slot *s)
-{
-	virtio_thread_destroy(&s->thread);
-	if (s->irqfd >= 0)
-		close(s->irqfd);
-}
-
-/* The slots no device took answer as empty, so a driver probing them finds nothing (4.2.2). */
-static void virtio_slots_fill_empty(struct machine *m)
-{
-	while (m->nslots < VIRTIO_SLOTS) {
-		struct virtio_slot *s = virtio_slot_take(m);
-
-		virtio_mmio_init_empty(&s->empty);
-		virtio_slot_on_bus(s, "virtio-empty");
-	}
-}
-
-/* The slots that hold a device, one bit each, for the device tree. */
-uint32_t virtio_slots_populated(const struct machine *m)
-{
-	uint32_t populated = 0;
-
-	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
-		if (m->slots[slot].dev != &m->slots[slot].empty)
-			populated |= 1U << slot;
-	return populated;
-}
-
-/* The devices' threads, started before the vCPUs run and stopped after the last one ended. */
-void virtio_threads_start(struct machine *m)
-{
-	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
-		if (m->slots[slot].dev != &m->slots[slot].empty)
-			virtio_thread_start(&m->slots[slot].thread);
-}
-
-void virtio_threads_stop(struct machine *m)
-{
-	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
-		virtio_thread_stop(&m->slots[slot].thread);
-}
-
-/*
- * The device table: every device of the machine, each described by its own file (device.h), in
- * the order they join a boot. Virtio devices take the virtio slots in this order: the disks
- * from slot 0, as given, so that Linux names them vda, vdb, ...; then the console; then the
- * entropy device, in the first slot left, if one is. The slots left over answer as empty.
- */
-extern const struct device_type uart_device, rtc_device, disk_device, vcon_device, rng_device;
-static const struct device_type *const device_table[] = {
-	&uart_device, /* uart.c: the PL011 and the console */
-	&rtc_device, /* rtc.c: the PL031 real-time clock */
-	&disk_device, /* disk.c: each --disk, a virtio-blk */
-	&vcon_device, /* vcon.c: --virtio-console */
-	&rng_device, /* rng.c: virtio-rng */
-};
-#define DEVICE_TYPES (sizeof(device_table) / sizeof(device_table[0]))
-
-/* Once per process, before any VM: what each device opens on the host. */
-void devices_setup(struct machine *m)
-{
-	for (size_t t = 0; t < DEVICE_TYPES; t++)
-		if (device_table[t]->setup)
-			device_table[t]->setup(m);
-}
-
-/* Every device joins this boot, in table order, on a bus emptied of the last boot's. */
-void devices_add(struct machine *m)
-{
-	m->ndevices = 0;
-	m->nslots = 0;
-	for (size_t t = 0; t < DEVICE_TYPES; t++) {
-		const struct device_type *type = device_table[t];
-		unsigned int n = type->count ? type->count(m) : 1;
-
-		for (unsigned int i = 0; i < n; i++) {
-			if (m->ndevices == MACHINE_DEVICES)
-				die("too many devices: this machine takes %d", MACHINE_DEVICES);
-			m->devices[m->ndevices++] = (struct device){ .type = type, .index = i };
-			type->add(m, i);
-		}
-	}
-	virtio_slots_fill_empty(m);
-}
-
-/* Each device's --stats lines, in table order. */
-void devices_print_stats(const struct machine *m)
-{
-	for (unsigned int d = 0; d < m->ndevices; d++)
-		if (m->devices[d].type->stats)
-			m->devices[d].type->stats(m, m->devices[d].index);
-}
-
-/* Undo machine_build(), device lock held; what outlives a boot (disks, console) stays. */
-void machine_destroy(struct machine *m)
-{
-	for (unsigned int d = m->ndevices; d-- > 0;)
-		if (m->devices[d].type->remove)
-			m->devices[d].type->remove(m, m->devices[d].index);
-	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
-		if (m->slots[slot].dev == &m->slots[slot].empty)
-			virtio_mmio_destroy(&m->slots[slot].empty);
-	for (unsigned int i = 0; i < m->opt->ncpus; i++) {
-		munmap(m->vcpus[i].run, m->run_size);
-		close(m->vcpus[i].fd);
-	}
-	close(m->gic.fd);
-	close(m->vm); /* the VM before its RAM, so KVM frees its page tables at once (stage 02) */
-	munmap(m->ram.host, m->ram.size);
 }

@@ -1,6 +1,6 @@
 /*
  * machine.h - the machine this stage builds: its parts (struct machine), shared by main.c and
- * the files that run it (run.c, stats.c, devices.c, load.c).
+ * the files that run it (run.c, stats.c, devices.c, load.c) and the devices' own files.
  */
 #ifndef VELEIRO_MACHINE_H
 #define VELEIRO_MACHINE_H
@@ -75,15 +75,14 @@ struct device {
 	unsigned int index;
 };
 
-/* One virtio slot: the device in it (or none), its interrupt, and the thread that serves it. */
+/* One virtio slot: the device in it (or an empty transport), its interrupts, and its thread. */
 struct virtio_slot {
 	struct machine *m;
 	unsigned int index;
-	struct virtio_mmio *dev; /* the transport on the bus: a device's, or `empty` */
+	struct virtio_mmio *dev; /* the transport on the bus: a device's, or `empty`; NULL: free */
 	struct virtio_mmio empty; /* the transport of a slot with no device */
 	struct virtio_thread thread; /* serves dev, when the slot holds a device */
-	struct virtio_mmio_host
-		host; /* the device's interrupt and notifications (virtio_slot_take) */
+	struct virtio_mmio_host host; /* its interrupt and notifications (virtio_slot_take) */
 	int irqfd; /* KVM_IRQFD's eventfd, or -1: interrupts by KVM_IRQ_LINE */
 	uint64_t irqs; /* interrupts raised, for --stats */
 };

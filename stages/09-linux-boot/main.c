@@ -1,22 +1,7 @@
 /*
- * Stage 09: the full system.
- *
- * Stage 08 booted Linux on one CPU. This stage gives it as many as asked (--cpus), each vCPU in a
- * thread of its own running its own run loop. Only vCPU 0 starts; the others are created powered
- * off and wait inside KVM_RUN until the guest starts them with PSCI CPU_ON, which KVM handles in
- * the kernel (Arm DEN0022, "Power State Coordination Interface", 5.6). The device tree lists one
- * cpu node per vCPU, its reg the MPIDR affinity that CPU_ON names.
- * One vCPU's PSCI SYSTEM_OFF or SYSTEM_RESET ends the machine: the other threads are kicked out of
- * KVM_RUN with a signal (api.rst 5, "immediate_exit") and joined. A reset then builds the whole
- * machine again in this process (a new VM, fresh RAM, the kernel reloaded, devices and vCPUs
- * reset) unless --no-reboot says to stop.
- * Disks (--disk) take virtio slots 0.., virtio-console the next, virtio-rng the first one left.
- * A PL031 clock gives the guest the host's date; where KVM offers them, every vCPU gets a PMU and
- * SVE (vcpu_features.h: the order KVM requires). With no kernel named, the guest `make stage-09`
- * built boots. On a terminal, Ctrl-A x quits, and Ctrl-C goes to the guest. Virtio takes the path
- * production VMMs use: a thread per device, which KVM wakes through an eventfd when the guest
- * notifies a queue (KVM_IOEVENTFD) and whose interrupts KVM raises when the thread signals another
- * (KVM_IRQFD): I/O costs the guest no exit, and no lock a vCPU waits for is held across it.
+ * main.c - this stage's VMM, top to bottom: the story of the machine it builds, one step at a
+ * time. What the stage adds to the one before, and why, is in its card (README.md, beside this
+ * file) and its chapter (docs/tutorial/); `make diff-NN` shows the code that does it.
  */
 #include <errno.h>
 #include <fcntl.h>

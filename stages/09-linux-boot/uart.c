@@ -1,11 +1,14 @@
 /*
- * uart.c - the host side of the PL011: what the guest transmits goes to the console, what is typed
- * comes from the console's input thread, and its interrupt UARTINTR (level-sensitive, like every
- * PrimeCell interrupt: PL011 TRM 2.9) is SPI 1 of the vGIC.
+ * uart.c - the UART as a device of this machine (device.h): the PL011 (pl011.c) in its 4 KiB
+ * window at PL011_BASE, what the guest transmits going to the console and what is typed coming
+ * from it unless --virtio-console takes the console's input. Its interrupt line (UARTINTR,
+ * level-sensitive like every PrimeCell interrupt: PL011 TRM 2.9) is SPI 1 of the vGIC. The
+ * machine has one UART, so its state is this file's.
  *
  * Three kinds of thread touch the PL011: any vCPU, on an MMIO exit; the console's input thread,
  * with keys; main(), building or taking down a boot. The model has no lock of its own, so it sits
  * on the bus behind the machine lock, which the input thread and main() take too (machine.h).
+ * Its data register is coalesced MMIO (coalesced.c).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,13 +16,14 @@
 
 #include "log.h"
 #include "machine.h"
-#include "memmap.h"
 #include "uart.h"
 #include "vgic.h"
 
+static struct uart uart;
+
 /*
- * Called with the lock held, from any thread; KVM_IRQ_LINE is safe while vCPUs run: KVM marks the
- * interrupt pending and kicks the vCPU it targets out of WFI or the guest.
+ * Called with the device lock held, from any thread; KVM_IRQ_LINE is safe while vCPUs run: KVM
+ * marks the interrupt pending and kicks the vCPU it targets out of WFI or the guest.
  */
 static void uart_irq_set(void *ctx, int level)
 {
@@ -37,44 +41,11 @@ static void uart_irq_set(void *ctx, int level)
 			level ? "raised" : "lowered", UART_INTID);
 }
 
-size_t uart_deliver(void *device, const uint8_t *buf, size_t len)
+/* The console's input into the UART's receive FIFO (a console_deliver_fn). */
+static size_t uart_deliver(void *device, const uint8_t *buf, size_t len)
 {
-	struct uart *u = device;
-
-	return pl011_receive(&u->dev, buf, len);
+	return pl011_receive(device, buf, len);
 }
-
-void uart_attach(struct uart *u, struct mmio_bus *bus, pthread_mutex_t *lock,
-		 struct console *console, int vm, bool trace)
-{
-	struct mmio_device dev = {
-		.name = "pl011",
-		.base = PL011_BASE,
-		.size = PL011_SIZE,
-		.opaque = &u->dev,
-		.read = pl011_read,
-		.write = pl011_write,
-		.reg_name = pl011_reg_name,
-		.lock = lock,
-	};
-
-	u->vm = vm;
-	u->trace = trace;
-	u->irq_raised = u->irq_lowered = 0;
-	pl011_init(&u->dev, &(struct pl011_host){ .tx = console_tx,
-						  .rx_wanted = console_rx_wanted,
-						  .ctx = console,
-						  .irq_set = uart_irq_set,
-						  .irq_ctx = u });
-	if (mmio_bus_add(bus, &dev) < 0)
-		die("cannot put the UART on the bus");
-}
-
-/*
- * The UART as a device of this machine (device.h): one, always there, the console's unless
- * --virtio-console takes the console's input. Its state is this file's: the machine has one.
- */
-static struct uart uart;
 
 /*
  * The PL011's data register, coalesced (coalesced.c): KVM queues the guest's bytes instead of
@@ -96,10 +67,30 @@ static void uart_coalesce(struct machine *m)
 
 static void uart_add(struct machine *m, unsigned int i)
 {
-	uart_attach(&uart, &m->bus, &m->lock, &m->console, m->vm, m->opt->trace);
-	uart_coalesce(m);
+	struct mmio_device dev = {
+		.name = "pl011",
+		.base = PL011_BASE,
+		.size = PL011_SIZE,
+		.opaque = &uart.dev,
+		.read = pl011_read,
+		.write = pl011_write,
+		.reg_name = pl011_reg_name,
+		.lock = &m->lock,
+	};
+
+	uart.vm = m->vm;
+	uart.trace = m->opt->trace;
+	uart.irq_raised = uart.irq_lowered = 0;
 	if (!m->opt->virtio_console)
-		console_connect(&m->console, uart_deliver, &uart);
+		console_connect(&m->console, uart_deliver, &uart.dev);
+	pl011_init(&uart.dev, &(struct pl011_host){ .tx = console_tx,
+						    .rx_wanted = console_rx_wanted,
+						    .ctx = &m->console,
+						    .irq_set = uart_irq_set,
+						    .irq_ctx = &uart });
+	if (mmio_bus_add(&m->bus, &dev) < 0)
+		die("cannot put the UART on the bus");
+	uart_coalesce(m);
 }
 
 static void uart_stats(const struct machine *m, unsigned int i)

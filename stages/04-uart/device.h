@@ -1,0 +1,21 @@
+/*
+ * device.h - a device as the machine sees it: one line of the device table (devices.c). Each
+ * device's own file fills in a struct device_type and says everything about itself there: how it
+ * joins the machine (its window on the bus, its interrupt, the console) and what --stats says of
+ * it. The machine walks the table to build itself and to count, so adding a device is its file
+ * and one line of the table.
+ */
+#ifndef VELEIRO_DEVICE_H
+#define VELEIRO_DEVICE_H
+
+struct machine;
+
+struct device_type {
+	const char *name;
+	/* Instance i joins the machine. */
+	void (*add)(struct machine *m, unsigned int i);
+	/* Instance i's --stats lines (NULL: the bus's counts say everything). */
+	void (*stats)(const struct machine *m, unsigned int i);
+};
+
+#endif

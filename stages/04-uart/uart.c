@@ -1,0 +1,66 @@
+/*
+ * uart.c - the UART as a device of this machine (device.h): the PL011 (pl011.c) in its 4 KiB
+ * window at PL011_BASE, what the guest transmits going to the console and what is typed coming
+ * from it. Its interrupt line (UARTINTR, PL011 TRM 2.9) has nowhere to go yet: we count and trace
+ * its changes, so that --trace and --stats show what stage 05 will deliver. The machine has one
+ * UART, so its state is this file's.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "machine.h"
+#include "uart.h"
+
+static struct uart uart;
+
+static void uart_irq_set(void *ctx, int level)
+{
+	struct uart *u = ctx;
+
+	if (level)
+		u->irq_raised++;
+	else
+		u->irq_lowered++;
+	if (u->trace)
+		fprintf(stderr, "trace: IRQ   pl011 line %s (no interrupt controller yet)\n",
+			level ? "raised" : "lowered");
+}
+
+static void uart_add(struct machine *m, unsigned int i)
+{
+	struct mmio_device dev = {
+		.name = "pl011",
+		.base = PL011_BASE,
+		.size = PL011_SIZE,
+		.opaque = &uart.dev,
+		.read = pl011_read,
+		.write = pl011_write,
+		.reg_name = pl011_reg_name,
+	};
+
+	uart.trace = m->opt->trace;
+	console_init(&m->console, &uart.dev, STDIN_FILENO, STDOUT_FILENO);
+	pl011_init(&uart.dev, &(struct pl011_host){ .tx = console_tx,
+						    .rx_wanted = console_rx_wanted,
+						    .ctx = &m->console,
+						    .irq_set = uart_irq_set,
+						    .irq_ctx = &uart });
+	if (mmio_bus_add(&m->bus, &dev) < 0)
+		die("cannot put the UART on the bus");
+}
+
+static void uart_stats(const struct machine *m, unsigned int i)
+{
+	fprintf(stderr,
+		"stats: pl011: %" PRIu64 " accesses ignored; interrupt line raised %" PRIu64
+		", lowered %" PRIu64 "\n",
+		uart.dev.ignored, uart.irq_raised, uart.irq_lowered);
+}
+
+const struct device_type uart_device = {
+	.name = "pl011",
+	.add = uart_add,
+	.stats = uart_stats,
+};
