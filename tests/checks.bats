@@ -55,7 +55,7 @@ fails_with() {
 }
 
 @test "file tables, commands, the options table, quoted comments: each mistake reported" {
-	edit docs/tutorial/09-linux-boot.md 's/^| `uart.c`, `uart.h` | added |/| `uart.c`, `uart.h` | changed |/'
+	edit docs/tutorial/09-linux-boot.md 's/^| `rtc.c`, `rtc.h` | added |/| `rtc.c`, `rtc.h` | changed |/'
 	edit docs/tutorial/09-linux-boot.md 's/^| `arm64.h` | changed |/| `pl011.c` | changed |/'
 	edit docs/tutorial/09-linux-boot.md 's/(`pl011.c`, `vgic.c`, `timer.c`)/(`pl011.c`, `vgic.c`, `timer.c`, `console.c`)/'
 	edit docs/tutorial/09-linux-boot.md 's/^| `coalesced.c`, `coalesced.h` | added | 2 |/| `coalesced.c`, `coalesced.h` | added | 3 |/'
@@ -68,7 +68,7 @@ fails_with() {
 		docs/tutorial/10-reference.md
 	echo "$output"
 	[ "$status" -eq 1 ]
-	grep -q 'file table lists uart.h as changed, but stage 09 has it added' <<<"$output"
+	grep -q 'file table lists rtc.h as changed, but stage 09 has it added' <<<"$output"
 	grep -q 'file table lists pl011.c as changed, but stages/09-linux-boot/pl011.c is identical' <<<"$output"
 	grep -q 'file table does not list arm64.h (changed in stages/09-linux-boot)' <<<"$output"
 	grep -q 'says console.c is unchanged, but stage 09 has it changed' <<<"$output"
@@ -82,7 +82,7 @@ fails_with() {
 }
 
 @test "check-stages: a card row it cannot read; a row of stage 09 without a part, a part without files" {
-	edit stages/09-linux-boot/README.md 's/^| `uart.c` | added |/| `uart.c`, `uart.h` | added |/'
+	edit stages/09-linux-boot/README.md 's/^| `rtc.c` | added |/| `rtc.c`, `rtc.h` | added |/'
 	edit stages/09-linux-boot/README.md 's/^| `rtc.h` | added |/| `rtc.h` | carried |/'
 	edit stages/09-linux-boot/README.md 's/^| `pl031.h` | added | 3 |/| `pl031.h` | added | | its interface |\n| `pl031.c` | added | 0 |/'
 	edit stages/09-linux-boot/README.md 's/^\(| `[a-z_]*\.[ch]` | [a-z]* | \)2 |/\14 |/'
@@ -90,7 +90,7 @@ fails_with() {
 	echo "$output"
 	[ "$status" -eq 1 ]
 	grep -q 'a Files row that is not one file, added, changed or removed: | `rtc.h` | carried' <<<"$output"
-	grep -q 'a Files row that is not one file, added, changed or removed: | `uart.c`, `uart.h` | added' <<<"$output"
+	grep -q 'a Files row that is not one file, added, changed or removed: | `rtc.c`, `rtc.h` | added' <<<"$output"
 	grep -q 'a Files row without a part (a number from 1): | `pl031.h` | added | | its interface' <<<"$output"
 	grep -q 'a Files row without a part (a number from 1): | `pl031.c` | added | 0 |' <<<"$output"
 	grep -q 'no file is in part 2: the parts are numbered from 1 without a gap' <<<"$output"
