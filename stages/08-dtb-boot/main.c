@@ -184,11 +184,11 @@ int main(int argc, char **argv)
 		.ncpus = 1,
 		.gic_version = m.gic.version,
 		.psci_1_0 = psci_is_1_0(m.vcpu),
-		.virtio_slots = (opt.disk ? 1U << VIRTIO_DISK_SLOT : 0) |
-				(opt.virtio_console ? 1U << VIRTIO_CONSOLE_SLOT : 0),
 		.bootargs = opt.cmdline,
 		.initrd_start = layout.initrd_start,
 		.initrd_end = layout.initrd_end,
+		.add_devices = devices_fdt, /* each device's own node, from the device table */
+		.devices_ctx = &m,
 	};
 	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed)) {
 		desc.rng_seed = seed;

@@ -163,7 +163,7 @@ static void boot_vcpu_set(struct machine *m, const struct boot_layout *layout)
 }
 
 /*
- * The device tree, with a cpu node per vCPU and a node per populated virtio slot. A fresh random
+ * The device tree, with a cpu node per vCPU and a node per device. A fresh random
  * seed each boot lets the kernel's RNG start unpredictable (/chosen/rng-seed).
  */
 static void device_tree_build(struct machine *m, const struct boot_layout *layout)
@@ -177,10 +177,11 @@ static void device_tree_build(struct machine *m, const struct boot_layout *layou
 		.gic_version = m->gic.version,
 		.psci_1_0 = psci_is_1_0(m->vcpus[0].fd),
 		.pmu = m->features.pmu,
-		.virtio_slots = virtio_slots_populated(m),
 		.bootargs = o->cmdline,
 		.initrd_start = layout->initrd_start,
 		.initrd_end = layout->initrd_end,
+		.add_devices = devices_fdt, /* each device's own node, from the device table */
+		.devices_ctx = m,
 	};
 	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed)) {
 		desc.rng_seed = seed;
