@@ -34,21 +34,22 @@ static void set_reg(int vcpu, uint64_t id, uint64_t value)
 		die_errno("KVM_SET_ONE_REG 0x%" PRIx64, id);
 }
 
-int main(int argc, char **argv)
+/* /dev/kvm, and what every stage needs of it: PSCI, for the guest to power off. */
+static void kvm_open(struct machine *m)
 {
-	struct options opt;
-	struct machine m = { .opt = &opt };
-
-	options_parse(argc, argv, &opt);
-
-	m.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (m.kvm < 0)
+	m->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (m->kvm < 0)
 		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
 	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
-	if (ioctl(m.kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
+	if (ioctl(m->kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
 		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
-	m.vm = ioctl(m.kvm, KVM_CREATE_VM, 0);
-	if (m.vm < 0)
+}
+
+/* A VM, and guest RAM backing it. */
+static void vm_create(struct machine *m)
+{
+	m->vm = ioctl(m->kvm, KVM_CREATE_VM, 0);
+	if (m->vm < 0)
 		die_errno("KVM_CREATE_VM");
 
 	/*
@@ -56,53 +57,72 @@ int main(int argc, char **argv)
 	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
 	 * when the guest touches them, so a large --mem costs nothing up front.
 	 */
-	m.ram = (struct guest_mem){ .gpa = RAM_BASE, .size = opt.ram_size };
-	m.ram.host = mmap(NULL, m.ram.size, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m.ram.host == MAP_FAILED)
-		die_errno("cannot allocate %" PRIu64 " bytes of guest RAM", m.ram.size);
+	m->ram = (struct guest_mem){ .gpa = RAM_BASE, .size = m->opt->ram_size };
+	m->ram.host = mmap(NULL, m->ram.size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->ram.host == MAP_FAILED)
+		die_errno("cannot allocate %" PRIu64 " bytes of guest RAM", m->ram.size);
 
 	struct kvm_userspace_memory_region region = {
 		.slot = 0,
-		.guest_phys_addr = m.ram.gpa,
-		.memory_size = m.ram.size,
-		.userspace_addr = (uint64_t)m.ram.host,
+		.guest_phys_addr = m->ram.gpa,
+		.memory_size = m->ram.size,
+		.userspace_addr = (uint64_t)m->ram.host,
 	};
-	if (ioctl(m.vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+	if (ioctl(m->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die_errno("KVM_SET_USER_MEMORY_REGION");
+}
 
-	/* The guest program, copied into that memory. */
-	load_guest(&m.ram, opt.guest);
-
-	/*
-	 * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
-	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
-	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
-	 */
-	m.vcpu = ioctl(m.vm, KVM_CREATE_VCPU, 0);
-	if (m.vcpu < 0)
+/*
+ * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
+ * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
+ * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
+ */
+static void vcpu_create(struct machine *m)
+{
+	m->vcpu = ioctl(m->vm, KVM_CREATE_VCPU, 0);
+	if (m->vcpu < 0)
 		die_errno("KVM_CREATE_VCPU");
-	m.run_size = ioctl(m.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (m.run_size < 0)
+	m->run_size = ioctl(m->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (m->run_size < 0)
 		die_errno("KVM_GET_VCPU_MMAP_SIZE");
-	m.run = mmap(NULL, m.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, m.vcpu, 0);
-	if (m.run == MAP_FAILED)
+	m->run = mmap(NULL, m->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->vcpu, 0);
+	if (m->run == MAP_FAILED)
 		die_errno("cannot map the vCPU's kvm_run area");
 
 	struct kvm_vcpu_init init;
-	if (ioctl(m.vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+	if (ioctl(m->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		die_errno("KVM_ARM_PREFERRED_TARGET");
 	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
-	if (ioctl(m.vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
+	if (ioctl(m->vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
 		die_errno("KVM_ARM_VCPU_INIT");
+}
 
-	/* Where it starts: the first instruction of the image, in the state booting.rst asks. */
-	uint64_t entry = m.ram.gpa + IMAGE_OFFSET;
-	set_reg(m.vcpu, REG_PC, entry);
-	set_reg(m.vcpu, REG_PSTATE, PSTATE_BOOT);
-	set_reg(m.vcpu, REG_X(0), 0); /* no device tree yet (stage 08) */
+/* Where it starts: the first instruction of the image, in the state booting.rst asks. */
+static void boot_vcpu_set(struct machine *m)
+{
+	uint64_t entry = m->ram.gpa + IMAGE_OFFSET;
+	set_reg(m->vcpu, REG_PC, entry);
+	set_reg(m->vcpu, REG_PSTATE, PSTATE_BOOT);
+	set_reg(m->vcpu, REG_X(0), 0); /* no device tree yet (stage 08) */
 	info("vCPU 0: PC = 0x%" PRIx64 ", PSTATE = 0x%lx (EL1h, interrupts masked)", entry,
 	     PSTATE_BOOT);
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt;
+	struct machine m = { .opt = &opt };
+
+	options_parse(argc, argv, &opt);
+
+	kvm_open(&m);
+	vm_create(&m);
+	/* The guest program, copied into that memory. */
+	load_guest(&m.ram, opt.guest);
+
+	vcpu_create(&m);
+	boot_vcpu_set(&m);
 
 	/* The devices, from the device table (devices.c): each takes its window on the bus. */
 	m.bus.trace = opt.trace ? stderr : NULL;

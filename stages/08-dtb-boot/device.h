@@ -2,7 +2,7 @@
  * device.h - a device as the machine sees it: one line of the device table (devices.c). Each
  * device's own file fills in a struct device_type and says everything about itself there: what
  * it opens before any VM exists, how many of it the options ask for, how it joins the machine
- * (its window on the bus, its interrupt, or a virtio slot) and what --stats says of it. The
+ * (its window on the bus, its interrupt, or a virtio slot), its node in the device tree and what --stats says of it. The
  * machine walks the table to build itself and to count, so adding a device is its file and one
  * line of the table.
  */
@@ -22,6 +22,8 @@ struct device_type {
 	unsigned int (*count)(const struct machine *m);
 	/* Instance i joins the machine. */
 	void (*add)(struct machine *m, unsigned int i);
+	/* Instance i's node in the device tree, with dtb.c's dtb_add_...() (NULL: none). */
+	int (*fdt_node)(const struct machine *m, unsigned int i, void *fdt);
 	/* Instance i's --stats lines (NULL: the bus's counts say everything). */
 	void (*stats)(const struct machine *m, unsigned int i);
 };

@@ -1,5 +1,6 @@
 /*
- * devices.c - the machine's devices: the device table, walked to build the machine and to count;
+ * devices.c - the machine's devices: the device table, walked to build the machine, its device
+ * tree and to count;
  * the virtio slots the virtio devices go into, with their interrupts; and what to say when the
  * host cannot give the machine the interrupt controller it asks for.
  */
@@ -106,6 +107,28 @@ void devices_add(struct machine *m)
 			type->add(m, i);
 	}
 	virtio_slots_fill_empty(m);
+}
+
+/*
+ * Each device's node in the device tree (dtb_build()'s add_devices; ctx: the machine), in table
+ * order, which is the virtio slots' ascending order too.
+ */
+int devices_fdt(void *fdt, const void *ctx)
+{
+	const struct machine *m = ctx;
+
+	for (size_t t = 0; t < DEVICE_TYPES; t++) {
+		const struct device_type *type = device_table[t];
+		unsigned int n = type->count ? type->count(m) : 1;
+		int err;
+
+		for (unsigned int i = 0; i < n && type->fdt_node; i++) {
+			err = type->fdt_node(m, i, fdt);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
 }
 
 /* Each device's --stats lines, in table order. */

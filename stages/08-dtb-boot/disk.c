@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dtb.h"
 #include "log.h"
 #include "machine.h"
 #include "virtio_blk.h"
@@ -72,6 +73,11 @@ static void disk_add(struct machine *m, unsigned int i)
 	     m->opt->disk_ro ? " (read-only)" : "", disk.capacity, s->index);
 }
 
+static int disk_fdt_node(const struct machine *m, unsigned int i, void *fdt)
+{
+	return dtb_add_virtio(fdt, disk_slot->index);
+}
+
 static void disk_stats(const struct machine *m, unsigned int i)
 {
 	virtio_slot_print_stats(disk_slot);
@@ -82,5 +88,6 @@ const struct device_type disk_device = {
 	.setup = disk_setup,
 	.count = disk_count,
 	.add = disk_add,
+	.fdt_node = disk_fdt_node,
 	.stats = disk_stats,
 };

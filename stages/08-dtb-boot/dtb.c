@@ -203,21 +203,25 @@ static int dtb_add_gic(void *fdt, const struct dtb_machine *m)
 	return fdt_end_node(fdt);
 }
 
-static int dtb_add_uart(void *fdt)
+/* The AMBA bus clock, which the PrimeCell devices name (apb_pclk). */
+static int dtb_add_clock(void *fdt)
 {
-	static const char compatible[] = "arm,pl011\0arm,primecell";
-	static const char clock_names[] = "uartclk\0apb_pclk";
-	fdt32_t clocks[2] = { cpu_to_fdt32(PHANDLE_APB_PCLK), cpu_to_fdt32(PHANDLE_APB_PCLK) };
-	uint64_t reg[2] = { PL011_BASE, PL011_SIZE };
-
-	/* The PL011 needs its reference clock (uartclk) and the AMBA bus clock (apb_pclk). */
 	FDT_TRY(fdt_begin_node(fdt, "apb-pclk"));
 	FDT_TRY(fdt_property_string(fdt, "compatible", "fixed-clock"));
 	FDT_TRY(fdt_property_u32(fdt, "#clock-cells", 0));
 	FDT_TRY(fdt_property_u32(fdt, "clock-frequency", APB_PCLK_HZ));
 	FDT_TRY(fdt_property_string(fdt, "clock-output-names", "clk24mhz"));
 	FDT_TRY(fdt_property_u32(fdt, "phandle", PHANDLE_APB_PCLK));
-	FDT_TRY(fdt_end_node(fdt));
+	return fdt_end_node(fdt);
+}
+
+/* The PL011 needs its reference clock (uartclk) and the AMBA bus clock (apb_pclk). */
+int dtb_add_uart(void *fdt)
+{
+	static const char compatible[] = "arm,pl011\0arm,primecell";
+	static const char clock_names[] = "uartclk\0apb_pclk";
+	fdt32_t clocks[2] = { cpu_to_fdt32(PHANDLE_APB_PCLK), cpu_to_fdt32(PHANDLE_APB_PCLK) };
+	uint64_t reg[2] = { PL011_BASE, PL011_SIZE };
 
 	FDT_TRY(fdt_begin_node(fdt, UART_NODE));
 	FDT_TRY(fdt_property(fdt, "compatible", compatible, sizeof(compatible)));
@@ -228,11 +232,13 @@ static int dtb_add_uart(void *fdt)
 	return fdt_end_node(fdt);
 }
 
-static int dtb_add_virtio(void *fdt, unsigned int slot)
+int dtb_add_virtio(void *fdt, unsigned int slot)
 {
 	uint64_t reg[2] = { VIRTIO_BASE + slot * VIRTIO_STRIDE, VIRTIO_WINDOW };
 	char name[32];
 
+	if (slot >= DTB_VIRTIO_SLOTS)
+		return -FDT_ERR_BADVALUE;
 	snprintf(name, sizeof(name), "virtio_mmio@%" PRIx64, reg[0]);
 	FDT_TRY(fdt_begin_node(fdt, name));
 	FDT_TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
@@ -280,8 +286,6 @@ static bool dtb_machine_valid(const struct dtb_machine *m)
 		return false;
 	if (m->ram_size == 0 || m->ram_base > UINT64_MAX - m->ram_size)
 		return false;
-	if (m->virtio_slots >> DTB_VIRTIO_SLOTS)
-		return false;
 	if ((m->initrd_start || m->initrd_end) && m->initrd_start >= m->initrd_end)
 		return false;
 	if (m->rng_seed_len > INT_MAX || (m->rng_seed_len && !m->rng_seed))
@@ -308,11 +312,10 @@ static int dtb_build_tree(void *fdt, const struct dtb_machine *m)
 	FDT_TRY(dtb_add_psci(fdt, m));
 	FDT_TRY(dtb_add_timer(fdt, m));
 	FDT_TRY(dtb_add_gic(fdt, m));
-	FDT_TRY(dtb_add_uart(fdt));
-	/* Ascending, so that Linux probes slot 0 first and it becomes /dev/vda or hvc0. */
-	for (unsigned int slot = 0; slot < DTB_VIRTIO_SLOTS; slot++)
-		if (m->virtio_slots & (1U << slot))
-			FDT_TRY(dtb_add_virtio(fdt, slot));
+	FDT_TRY(dtb_add_clock(fdt));
+	/* A node per device, as each device says (dtb_add_uart(), dtb_add_virtio(), ...). */
+	if (m->add_devices)
+		FDT_TRY(m->add_devices(fdt, m->devices_ctx));
 	FDT_TRY(fdt_end_node(fdt));
 
 	return fdt_finish(fdt);

@@ -65,6 +65,7 @@ void virtio_slot_print_stats(const struct virtio_slot *s);
 /* devices.c */
 void devices_setup(struct machine *m);
 void devices_add(struct machine *m);
+int devices_fdt(void *fdt, const void *ctx);
 void devices_print_stats(const struct machine *m);
 void virtio_irq_set(void *ctx, int level);
 struct virtio_slot *virtio_slot_take(struct machine *m, unsigned int index);

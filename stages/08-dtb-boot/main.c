@@ -41,6 +41,174 @@ static void set_reg(int vcpu, uint64_t id, uint64_t value)
 		die_errno("KVM_SET_ONE_REG 0x%" PRIx64, id);
 }
 
+/* /dev/kvm, and what every stage needs of it: PSCI, for the guest to power off. */
+static void kvm_open(struct machine *m)
+{
+	m->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (m->kvm < 0)
+		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
+	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
+	if (ioctl(m->kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
+		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
+}
+
+/* A VM, and guest RAM backing it. */
+static void vm_create(struct machine *m)
+{
+	m->vm = ioctl(m->kvm, KVM_CREATE_VM, vm_type_for(m->kvm, RAM_BASE + m->opt->ram_size));
+	if (m->vm < 0)
+		die_errno("KVM_CREATE_VM");
+	/* Accesses KVM cannot decode come to us as KVM_EXIT_ARM_NISV, not as a failed KVM_RUN. */
+	if (ioctl(m->kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0) {
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_ARM_NISV_TO_USER };
+
+		if (ioctl(m->vm, KVM_ENABLE_CAP, &cap) < 0)
+			die_errno("KVM_ENABLE_CAP(KVM_CAP_ARM_NISV_TO_USER)");
+	}
+
+	/*
+	 * Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
+	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
+	 * when the guest touches them, so a large --mem costs nothing up front.
+	 */
+	m->ram = (struct guest_mem){ .gpa = RAM_BASE, .size = m->opt->ram_size };
+	m->ram.host = mmap(NULL, m->ram.size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->ram.host == MAP_FAILED)
+		die_errno("cannot allocate %" PRIu64 " bytes of guest RAM", m->ram.size);
+
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = m->ram.gpa,
+		.memory_size = m->ram.size,
+		.userspace_addr = (uint64_t)m->ram.host,
+	};
+	if (ioctl(m->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		die_errno("KVM_SET_USER_MEMORY_REGION");
+}
+
+/*
+ * The interrupt controller: a KVM device, placed where QEMU's virt machine has its GIC,
+ * with 128 interrupt IDs. This may come before or after creating the vCPUs, but always
+ * before the first KVM_RUN.
+ */
+static void gic_create(struct machine *m)
+{
+	int err = vgic_create(m->vm, m->opt->gic_version, &m->gic);
+	if (err)
+		gic_unavailable(m->opt->gic_version, err);
+	if (m->gic.version == 3)
+		info("vGICv3: distributor 0x%08lx, redistributors from 0x%08lx, %d interrupts",
+		     GIC_DIST_BASE, GIC_REDIST_BASE, GIC_NR_IRQS);
+	else
+		info("vGICv2: distributor 0x%08lx, CPU interface 0x%08lx, %d interrupts",
+		     GIC_DIST_BASE, GIC_CPU_BASE, GIC_NR_IRQS);
+}
+
+/*
+ * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
+ * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
+ * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
+ */
+static void vcpu_create(struct machine *m)
+{
+	m->vcpu = ioctl(m->vm, KVM_CREATE_VCPU, 0);
+	if (m->vcpu < 0)
+		die_errno("KVM_CREATE_VCPU");
+	m->run_size = ioctl(m->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (m->run_size < 0)
+		die_errno("KVM_GET_VCPU_MMAP_SIZE");
+	m->run = mmap(NULL, m->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->vcpu, 0);
+	if (m->run == MAP_FAILED)
+		die_errno("cannot map the vCPU's kvm_run area");
+
+	struct kvm_vcpu_init init;
+	if (ioctl(m->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
+		die_errno("KVM_ARM_PREFERRED_TARGET");
+	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
+	if (ioctl(m->vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
+		die_errno("KVM_ARM_VCPU_INIT");
+}
+
+/*
+ * Every vCPU exists: now, and not before, the vGIC can be initialised. It sizes itself
+ * for the vCPUs it sees; a KVM_CREATE_VCPU after this fails with EBUSY. (For a GICv3,
+ * KVM_IRQ_LINE before this fails with EBUSY too.)
+ */
+static void gic_init(struct machine *m)
+{
+	int err = vgic_init(&m->gic);
+	if (err)
+		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
+}
+
+/*
+ * The timers' interrupts: which PPI each of the vCPU's timers raises in the vGIC. This
+ * needs the vGIC to exist, applies to every vCPU created so far, and must happen before any
+ * of them runs. A kernel without these attributes uses the same numbers by default.
+ */
+static void timers_connect(struct machine *m)
+{
+	int virt_intid, phys_intid;
+	int err = timer_set_irqs(m->vcpu, TIMER_VIRT_INTID, TIMER_PHYS_INTID);
+	if (err == -ENXIO)
+		info("this kernel has no KVM_ARM_VCPU_TIMER_CTRL: its default timer interrupts "
+		     "apply");
+	else if (err)
+		die("cannot set the timer interrupts (KVM_ARM_VCPU_TIMER_CTRL): %s",
+		    strerror(-err));
+	if (timer_get_irqs(m->vcpu, &virt_intid, &phys_intid) == 0)
+		info("vCPU 0 timers: virtual INTID %d, physical INTID %d", virt_intid, phys_intid);
+}
+
+/*
+ * Where it starts: the kernel's first instruction, with x0 = the device tree's address
+ * and x1-x3 = 0 (booting.rst, "Call the kernel image"). The device tree itself is built
+ * once the devices exist (below).
+ */
+static void boot_vcpu_set(struct machine *m, const struct boot_layout *layout)
+{
+	set_reg(m->vcpu, REG_PC, layout->entry);
+	set_reg(m->vcpu, REG_PSTATE, PSTATE_BOOT);
+	set_reg(m->vcpu, REG_X(0), layout->dtb_gpa);
+	for (int i = 1; i <= 3; i++)
+		set_reg(m->vcpu, REG_X(i), 0);
+	info("vCPU 0: PC = 0x%" PRIx64 ", x0 = 0x%" PRIx64 ", PSTATE = 0x%lx", layout->entry,
+	     layout->dtb_gpa, PSTATE_BOOT);
+}
+
+/*
+ * The device tree: the machine as built above, in the one place booting.rst reserves
+ * for it. A fresh random seed lets the kernel's RNG start unpredictable (/chosen/rng-seed).
+ */
+static void device_tree_build(struct machine *m, const struct boot_layout *layout)
+{
+	uint8_t seed[32];
+	struct dtb_machine desc = {
+		.ram_base = m->ram.gpa,
+		.ram_size = m->ram.size,
+		.ncpus = 1,
+		.gic_version = m->gic.version,
+		.psci_1_0 = psci_is_1_0(m->vcpu),
+		.bootargs = m->opt->cmdline,
+		.initrd_start = layout->initrd_start,
+		.initrd_end = layout->initrd_end,
+		.add_devices = devices_fdt, /* each device's own node, from the device table */
+		.devices_ctx = m,
+	};
+	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed)) {
+		desc.rng_seed = seed;
+		desc.rng_seed_len = sizeof(seed);
+	}
+	void *dtb = guest_ptr(&m->ram, layout->dtb_gpa, BOOT_DTB_MAX);
+	int err = dtb_build(&desc, dtb, BOOT_DTB_MAX);
+	if (err)
+		die("cannot build the device tree: %s", fdt_strerror(err));
+	info("device tree: %d bytes at 0x%" PRIx64, fdt_totalsize(dtb), layout->dtb_gpa);
+	if (m->opt->dtb_out)
+		save_dtb(dtb, m->opt->dtb_out);
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt;
@@ -53,154 +221,23 @@ int main(int argc, char **argv)
 	/* What the devices open on the host (the disk), before any VM: a mistake is one line. */
 	devices_setup(&m);
 
-	m.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (m.kvm < 0)
-		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
-	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
-	if (ioctl(m.kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
-		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
-	m.vm = ioctl(m.kvm, KVM_CREATE_VM, vm_type_for(m.kvm, RAM_BASE + opt.ram_size));
-	if (m.vm < 0)
-		die_errno("KVM_CREATE_VM");
-	/* Accesses KVM cannot decode come to us as KVM_EXIT_ARM_NISV, not as a failed KVM_RUN. */
-	if (ioctl(m.kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0) {
-		struct kvm_enable_cap cap = { .cap = KVM_CAP_ARM_NISV_TO_USER };
-
-		if (ioctl(m.vm, KVM_ENABLE_CAP, &cap) < 0)
-			die_errno("KVM_ENABLE_CAP(KVM_CAP_ARM_NISV_TO_USER)");
-	}
-
-	/*
-	 * Guest RAM: anonymous memory in our address space, then a memory slot telling KVM that
-	 * guest physical RAM_BASE.. is backed by it. MAP_NORESERVE: the host commits pages only
-	 * when the guest touches them, so a large --mem costs nothing up front.
-	 */
-	m.ram = (struct guest_mem){ .gpa = RAM_BASE, .size = opt.ram_size };
-	m.ram.host = mmap(NULL, m.ram.size, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m.ram.host == MAP_FAILED)
-		die_errno("cannot allocate %" PRIu64 " bytes of guest RAM", m.ram.size);
-
-	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = m.ram.gpa,
-		.memory_size = m.ram.size,
-		.userspace_addr = (uint64_t)m.ram.host,
-	};
-	if (ioctl(m.vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		die_errno("KVM_SET_USER_MEMORY_REGION");
-
+	kvm_open(&m);
+	vm_create(&m);
 	/* The kernel (or bare-metal program) and initrd, where booting.rst wants them. */
 	struct boot_layout layout;
 	load_kernel(&m.ram, &opt, &layout);
 
-	/*
-	 * The interrupt controller: a KVM device, placed where QEMU's virt machine has its GIC,
-	 * with 128 interrupt IDs. This may come before or after creating the vCPUs, but always
-	 * before the first KVM_RUN.
-	 */
-	int err = vgic_create(m.vm, opt.gic_version, &m.gic);
-	if (err)
-		gic_unavailable(opt.gic_version, err);
-	if (m.gic.version == 3)
-		info("vGICv3: distributor 0x%08lx, redistributors from 0x%08lx, %d interrupts",
-		     GIC_DIST_BASE, GIC_REDIST_BASE, GIC_NR_IRQS);
-	else
-		info("vGICv2: distributor 0x%08lx, CPU interface 0x%08lx, %d interrupts",
-		     GIC_DIST_BASE, GIC_CPU_BASE, GIC_NR_IRQS);
-
-	/*
-	 * A vCPU. KVM_ARM_PREFERRED_TARGET names the CPU model KVM emulates best on this host;
-	 * KVM_ARM_VCPU_INIT resets the vCPU to that model. We also ask for PSCI 0.2, the firmware
-	 * interface a guest uses to power off (api.rst, 4.82 KVM_ARM_VCPU_INIT).
-	 */
-	m.vcpu = ioctl(m.vm, KVM_CREATE_VCPU, 0);
-	if (m.vcpu < 0)
-		die_errno("KVM_CREATE_VCPU");
-	m.run_size = ioctl(m.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (m.run_size < 0)
-		die_errno("KVM_GET_VCPU_MMAP_SIZE");
-	m.run = mmap(NULL, m.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, m.vcpu, 0);
-	if (m.run == MAP_FAILED)
-		die_errno("cannot map the vCPU's kvm_run area");
-
-	struct kvm_vcpu_init init;
-	if (ioctl(m.vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
-		die_errno("KVM_ARM_PREFERRED_TARGET");
-	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
-	if (ioctl(m.vcpu, KVM_ARM_VCPU_INIT, &init) < 0)
-		die_errno("KVM_ARM_VCPU_INIT");
-
-	/*
-	 * Every vCPU exists: now, and not before, the vGIC can be initialised. It sizes itself
-	 * for the vCPUs it sees; a KVM_CREATE_VCPU after this fails with EBUSY. (For a GICv3,
-	 * KVM_IRQ_LINE before this fails with EBUSY too.)
-	 */
-	err = vgic_init(&m.gic);
-	if (err)
-		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
-
-	/*
-	 * The timers' interrupts: which PPI each of the vCPU's timers raises in the vGIC. This
-	 * needs the vGIC to exist, applies to every vCPU created so far, and must happen before any
-	 * of them runs. A kernel without these attributes uses the same numbers by default.
-	 */
-	int virt_intid, phys_intid;
-	err = timer_set_irqs(m.vcpu, TIMER_VIRT_INTID, TIMER_PHYS_INTID);
-	if (err == -ENXIO)
-		info("this kernel has no KVM_ARM_VCPU_TIMER_CTRL: its default timer interrupts "
-		     "apply");
-	else if (err)
-		die("cannot set the timer interrupts (KVM_ARM_VCPU_TIMER_CTRL): %s",
-		    strerror(-err));
-	if (timer_get_irqs(m.vcpu, &virt_intid, &phys_intid) == 0)
-		info("vCPU 0 timers: virtual INTID %d, physical INTID %d", virt_intid, phys_intid);
-
-	/*
-	 * Where it starts: the kernel's first instruction, with x0 = the device tree's address
-	 * and x1-x3 = 0 (booting.rst, "Call the kernel image"). The device tree itself is built
-	 * once the devices exist (below).
-	 */
-	set_reg(m.vcpu, REG_PC, layout.entry);
-	set_reg(m.vcpu, REG_PSTATE, PSTATE_BOOT);
-	set_reg(m.vcpu, REG_X(0), layout.dtb_gpa);
-	for (int i = 1; i <= 3; i++)
-		set_reg(m.vcpu, REG_X(i), 0);
-	info("vCPU 0: PC = 0x%" PRIx64 ", x0 = 0x%" PRIx64 ", PSTATE = 0x%lx", layout.entry,
-	     layout.dtb_gpa, PSTATE_BOOT);
+	gic_create(&m);
+	vcpu_create(&m);
+	gic_init(&m);
+	timers_connect(&m);
+	boot_vcpu_set(&m, &layout);
 
 	/* The devices, from the device table (devices.c): each takes its window on the bus. */
 	m.bus.trace = opt.trace ? stderr : NULL;
 	devices_add(&m);
 
-	/*
-	 * The device tree: the machine as built above, in the one place booting.rst reserves
-	 * for it. A fresh random seed lets the kernel's RNG start unpredictable (/chosen/rng-seed).
-	 */
-	uint8_t seed[32];
-	struct dtb_machine desc = {
-		.ram_base = m.ram.gpa,
-		.ram_size = m.ram.size,
-		.ncpus = 1,
-		.gic_version = m.gic.version,
-		.psci_1_0 = psci_is_1_0(m.vcpu),
-		.virtio_slots = (opt.disk ? 1U << VIRTIO_DISK_SLOT : 0) |
-				(opt.virtio_console ? 1U << VIRTIO_CONSOLE_SLOT : 0),
-		.bootargs = opt.cmdline,
-		.initrd_start = layout.initrd_start,
-		.initrd_end = layout.initrd_end,
-	};
-	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed)) {
-		desc.rng_seed = seed;
-		desc.rng_seed_len = sizeof(seed);
-	}
-	void *dtb = guest_ptr(&m.ram, layout.dtb_gpa, BOOT_DTB_MAX);
-	err = dtb_build(&desc, dtb, BOOT_DTB_MAX);
-	if (err)
-		die("cannot build the device tree: %s", fdt_strerror(err));
-	info("device tree: %d bytes at 0x%" PRIx64, fdt_totalsize(dtb), layout.dtb_gpa);
-	if (opt.dtb_out)
-		save_dtb(dtb, opt.dtb_out);
+	device_tree_build(&m, &layout);
 
 	/* Input from now on arrives on its own thread; the vCPU runs on this one. */
 	console_start(&m.console);

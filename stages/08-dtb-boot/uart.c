@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dtb.h"
 #include "log.h"
 #include "machine.h"
 #include "uart.h"
@@ -69,6 +70,11 @@ static void uart_add(struct machine *m, unsigned int i)
 		die("cannot put the UART on the bus");
 }
 
+static int uart_fdt_node(const struct machine *m, unsigned int i, void *fdt)
+{
+	return dtb_add_uart(fdt);
+}
+
 static void uart_stats(const struct machine *m, unsigned int i)
 {
 	fprintf(stderr,
@@ -80,5 +86,6 @@ static void uart_stats(const struct machine *m, unsigned int i)
 const struct device_type uart_device = {
 	.name = "pl011",
 	.add = uart_add,
+	.fdt_node = uart_fdt_node,
 	.stats = uart_stats,
 };

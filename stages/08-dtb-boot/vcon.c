@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "dtb.h"
 #include "log.h"
 #include "machine.h"
 #include "virtio_console.h"
@@ -34,6 +35,11 @@ static void vcon_add(struct machine *m, unsigned int i)
 	console_init(&m->console, vcon_deliver, &vcon, &m->lock, STDIN_FILENO, STDOUT_FILENO);
 }
 
+static int vcon_fdt_node(const struct machine *m, unsigned int i, void *fdt)
+{
+	return dtb_add_virtio(fdt, vcon_slot->index);
+}
+
 static void vcon_stats(const struct machine *m, unsigned int i)
 {
 	virtio_slot_print_stats(vcon_slot);
@@ -43,5 +49,6 @@ const struct device_type vcon_device = {
 	.name = "virtio-console",
 	.count = vcon_count,
 	.add = vcon_add,
+	.fdt_node = vcon_fdt_node,
 	.stats = vcon_stats,
 };

@@ -1,6 +1,6 @@
 /*
- * devices.c - the machine's devices: the device table, walked to build a boot, count it and take
- * it down; the virtio slots the virtio devices go into, with their interrupts, eventfds and
+ * devices.c - the machine's devices: the device table, walked to build a boot and its device tree,
+ * count it and take it down; the virtio slots the virtio devices go into, with their interrupts, eventfds and
  * threads; what to say when the host cannot give the machine the interrupt controller it asks
  * for; and the vCPUs' creation.
  */
@@ -177,17 +177,6 @@ static void virtio_slots_fill_empty(struct machine *m)
 	}
 }
 
-/* The slots that hold a device, one bit each, for the device tree. */
-uint32_t virtio_slots_populated(const struct machine *m)
-{
-	uint32_t populated = 0;
-
-	for (unsigned int slot = 0; slot < VIRTIO_SLOTS; slot++)
-		if (m->slots[slot].dev != &m->slots[slot].empty)
-			populated |= 1U << slot;
-	return populated;
-}
-
 /* Once per process, before any VM: what each device opens on the host. */
 void devices_setup(struct machine *m)
 {
@@ -213,6 +202,25 @@ void devices_add(struct machine *m)
 		}
 	}
 	virtio_slots_fill_empty(m);
+}
+
+/*
+ * Each device's node in the device tree (dtb_build()'s add_devices; ctx: the machine), in table
+ * order, which is the virtio slots' ascending order too.
+ */
+int devices_fdt(void *fdt, const void *ctx)
+{
+	const struct machine *m = ctx;
+	int err;
+
+	for (unsigned int d = 0; d < m->ndevices; d++) {
+		if (!m->devices[d].type->fdt_node)
+			continue;
+		err = m->devices[d].type->fdt_node(m, m->devices[d].index, fdt);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* Each device's --stats lines, in table order. */

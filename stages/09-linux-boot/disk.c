@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dtb.h"
 #include "log.h"
 #include "machine.h"
 #include "virtio_blk.h"
@@ -94,6 +95,11 @@ static void disk_add(struct machine *m, unsigned int i)
 	     d->read_only ? " (read-only)" : "", disks[i].capacity, s->index);
 }
 
+static int disk_fdt_node(const struct machine *m, unsigned int i, void *fdt)
+{
+	return dtb_add_virtio(fdt, disk_slots[i]->index);
+}
+
 static void disk_stats(const struct machine *m, unsigned int i)
 {
 	virtio_slot_print_stats(disk_slots[i]);
@@ -110,6 +116,7 @@ const struct device_type disk_device = {
 	.setup = disk_setup,
 	.count = disk_count,
 	.add = disk_add,
+	.fdt_node = disk_fdt_node,
 	.stats = disk_stats,
 	.remove = disk_remove,
 };

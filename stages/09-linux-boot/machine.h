@@ -137,12 +137,12 @@ void print_times(const struct machine *m);
 /* devices.c */
 void devices_setup(struct machine *m);
 void devices_add(struct machine *m);
+int devices_fdt(void *fdt, const void *ctx);
 void devices_print_stats(const struct machine *m);
 void machine_destroy(struct machine *m);
 struct virtio_slot *virtio_slot_take(struct machine *m);
 void virtio_slot_plug(struct virtio_slot *s, struct virtio_mmio *dev, const char *name);
 void virtio_slot_unplug(struct virtio_slot *s);
-uint32_t virtio_slots_populated(const struct machine *m);
 void virtio_threads_start(struct machine *m);
 void virtio_threads_stop(struct machine *m);
 void gic_unavailable(int version, int err);

@@ -17,7 +17,6 @@
 #include <libfdt.h>
 #include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arm64.h"
@@ -46,12 +45,24 @@ static void set_reg(int vcpu, uint64_t id, uint64_t value)
 		die_errno("KVM_SET_ONE_REG 0x%" PRIx64, id);
 }
 
-/* A VM, and guest RAM backing it: new for every boot. */
+/* /dev/kvm, and what every stage needs of it: PSCI, for the guest to power off. */
+static void kvm_open(struct machine *m)
+{
+	m->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (m->kvm < 0)
+		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
+	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
+	if (ioctl(m->kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
+		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
+	/* immediate_exit is what makes a kick reliable (api.rst 5); every arm64 KVM since 4.11. */
+	if (ioctl(m->kvm, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
+		die("this KVM has no KVM_CAP_IMMEDIATE_EXIT, which stopping the vCPUs relies on");
+}
+
+/* A VM, and guest RAM backing it. */
 static void vm_create(struct machine *m)
 {
-	const struct options *o = m->opt;
-
-	m->vm = ioctl(m->kvm, KVM_CREATE_VM, vm_type_for(m->kvm, RAM_BASE + o->ram_size));
+	m->vm = ioctl(m->kvm, KVM_CREATE_VM, vm_type_for(m->kvm, RAM_BASE + m->opt->ram_size));
 	if (m->vm < 0)
 		die_errno("KVM_CREATE_VM");
 	/* Accesses KVM cannot decode come to us as KVM_EXIT_ARM_NISV, not as a failed KVM_RUN. */
@@ -64,13 +75,15 @@ static void vm_create(struct machine *m)
 
 	/*
 	 * Guest RAM, new for every boot: a fresh anonymous mapping reads as zeros, so nothing of
-	 * the last boot survives. MAP_NORESERVE: pages are committed as the guest touches them.
+	 * the last boot survives. MAP_NORESERVE: the host commits pages only when the guest
+	 * touches them, so a large --mem costs nothing up front.
 	 */
-	m->ram = (struct guest_mem){ .gpa = RAM_BASE, .size = o->ram_size };
+	m->ram = (struct guest_mem){ .gpa = RAM_BASE, .size = m->opt->ram_size };
 	m->ram.host = mmap(NULL, m->ram.size, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m->ram.host == MAP_FAILED)
 		die_errno("cannot allocate %" PRIu64 " bytes of guest RAM", m->ram.size);
+
 	struct kvm_userspace_memory_region region = {
 		.slot = 0,
 		.guest_phys_addr = m->ram.gpa,
@@ -82,45 +95,61 @@ static void vm_create(struct machine *m)
 }
 
 /*
- * The interrupt controller and every vCPU, in the order KVM requires (stage 05): the vGIC, the
- * vCPUs with their features, the vGIC's init, then what needs it ready (each PMU's interrupt).
+ * The interrupt controller: a KVM device, placed where QEMU's virt machine has its GIC,
+ * with 128 interrupt IDs. This may come before or after creating the vCPUs, but always
+ * before the first KVM_RUN.
  */
-static void vgic_and_vcpus_create(struct machine *m)
+static void gic_create(struct machine *m)
 {
-	const struct options *o = m->opt;
-	int err;
-
-	/* The interrupt controller, and whether it can serve as many vCPUs as asked for. */
-	err = vgic_create(m->vm, o->gic_version, &m->gic);
+	int err = vgic_create(m->vm, m->opt->gic_version, &m->gic);
 	if (err)
-		gic_unavailable(o->gic_version, err);
-	check_cpus(m->vm, &m->gic, o->ncpus);
+		gic_unavailable(m->opt->gic_version, err);
+	/* Whether it can serve as many vCPUs as asked for. */
+	check_cpus(m->vm, &m->gic, m->opt->ncpus);
 	if (m->gic.version == 3)
 		info("vGICv3: distributor 0x%08lx, redistributors from 0x%08lx, %d interrupts",
 		     GIC_DIST_BASE, GIC_REDIST_BASE, GIC_NR_IRQS);
 	else
 		info("vGICv2: distributor 0x%08lx, CPU interface 0x%08lx, %d interrupts",
 		     GIC_DIST_BASE, GIC_CPU_BASE, GIC_NR_IRQS);
+}
 
-	/* Every vCPU, all of the CPU model KVM prefers here, with PSCI 0.2 or later. */
+/*
+ * Every vCPU, all of the CPU model KVM prefers here (KVM_ARM_PREFERRED_TARGET), with PSCI 0.2
+ * or later and the features the options ask for; vCPU i in devices.c's vcpu_create().
+ */
+static void vcpus_create(struct machine *m)
+{
 	struct kvm_vcpu_init init;
+
 	if (ioctl(m->vm, KVM_ARM_PREFERRED_TARGET, &init) < 0)
 		die_errno("KVM_ARM_PREFERRED_TARGET");
 	init.features[0] |= 1U << KVM_ARM_VCPU_PSCI_0_2;
-	vcpu_features_choose(m->vm, &o->features, &m->features, &init);
-	for (unsigned int i = 0; i < o->ncpus; i++)
+	vcpu_features_choose(m->vm, &m->opt->features, &m->features, &init);
+	for (unsigned int i = 0; i < m->opt->ncpus; i++)
 		vcpu_create(m, i, &init);
+}
 
-	/* Now, and not before, the vGIC: it sizes itself for the vCPUs it sees (stage 05). */
-	err = vgic_init(&m->gic);
+/*
+ * Every vCPU exists: now, and not before, the vGIC can be initialised. It sizes itself
+ * for the vCPUs it sees; a KVM_CREATE_VCPU after this fails with EBUSY. (For a GICv3,
+ * KVM_IRQ_LINE before this fails with EBUSY too.)
+ */
+static void gic_init(struct machine *m)
+{
+	int err = vgic_init(&m->gic);
 	if (err)
 		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
 	/* A vCPU's PMU needs the vGIC ready: its overflow interrupt first, then its init. */
-	for (unsigned int i = 0; i < o->ncpus; i++)
+	for (unsigned int i = 0; i < m->opt->ncpus; i++)
 		vcpu_features_start_pmu(m->vcpus[i].fd, i, &m->features);
 }
 
-/* The timers' interrupts, the same PPIs on every vCPU, before any of them runs. */
+/*
+ * The timers' interrupts: which PPI each of the vCPU's timers raises in the vGIC. This
+ * needs the vGIC to exist, applies to every vCPU created so far, and must happen before any
+ * of them runs. A kernel without these attributes uses the same numbers by default.
+ */
 static void timers_connect(struct machine *m)
 {
 	int err;
@@ -140,8 +169,10 @@ static void timers_connect(struct machine *m)
 }
 
 /*
- * Where vCPU 0 starts: the kernel's first instruction, x0 = the device tree. The others start
- * wherever the guest's CPU_ON says, with the context it passes in x0.
+ * Where it starts: the kernel's first instruction, with x0 = the device tree's address
+ * and x1-x3 = 0 (booting.rst, "Call the kernel image"). The device tree itself is built
+ * once the devices exist (below). That is vCPU 0; the others start wherever the guest's
+ * CPU_ON says, with the context it passes in x0.
  */
 static void boot_vcpu_set(struct machine *m, const struct boot_layout *layout)
 {
@@ -163,24 +194,24 @@ static void boot_vcpu_set(struct machine *m, const struct boot_layout *layout)
 }
 
 /*
- * The device tree, with a cpu node per vCPU and a node per populated virtio slot. A fresh random
- * seed each boot lets the kernel's RNG start unpredictable (/chosen/rng-seed).
+ * The device tree: the machine as built above, in the one place booting.rst reserves
+ * for it. A fresh random seed lets the kernel's RNG start unpredictable (/chosen/rng-seed).
  */
 static void device_tree_build(struct machine *m, const struct boot_layout *layout)
 {
-	const struct options *o = m->opt;
 	uint8_t seed[32];
 	struct dtb_machine desc = {
 		.ram_base = m->ram.gpa,
 		.ram_size = m->ram.size,
-		.ncpus = o->ncpus,
+		.ncpus = m->opt->ncpus,
 		.gic_version = m->gic.version,
 		.psci_1_0 = psci_is_1_0(m->vcpus[0].fd),
 		.pmu = m->features.pmu,
-		.virtio_slots = virtio_slots_populated(m),
-		.bootargs = o->cmdline,
+		.bootargs = m->opt->cmdline,
 		.initrd_start = layout->initrd_start,
 		.initrd_end = layout->initrd_end,
+		.add_devices = devices_fdt, /* each device's own node, from the device table */
+		.devices_ctx = m,
 	};
 	if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed)) {
 		desc.rng_seed = seed;
@@ -191,8 +222,8 @@ static void device_tree_build(struct machine *m, const struct boot_layout *layou
 	if (err)
 		die("cannot build the device tree: %s", fdt_strerror(err));
 	info("device tree: %d bytes at 0x%" PRIx64, fdt_totalsize(dtb), layout->dtb_gpa);
-	if (o->dtb_out)
-		save_dtb(dtb, o->dtb_out);
+	if (m->opt->dtb_out)
+		save_dtb(dtb, m->opt->dtb_out);
 }
 
 /*
@@ -211,7 +242,9 @@ static void machine_build(struct machine *m)
 	phase_mark(m, PHASE_KERNEL);
 	load_kernel(&m->ram, m->opt, &layout);
 	phase_mark(m, PHASE_VCPUS);
-	vgic_and_vcpus_create(m);
+	gic_create(m);
+	vcpus_create(m);
+	gic_init(m);
 	timers_connect(m);
 	boot_vcpu_set(m, &layout);
 	/* The devices of the table (devices.c), on a bus emptied of the last boot's. */
@@ -236,15 +269,7 @@ int main(int argc, char **argv)
 	/* What the devices open on the host (the disks), before any VM: a mistake is one line. */
 	devices_setup(&m);
 
-	m.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (m.kvm < 0)
-		die_errno("cannot open /dev/kvm (run ./stage-01 to find out why)");
-	/* Guests power off through PSCI 0.2 or later, which KVM implements in the kernel. */
-	if (ioctl(m.kvm, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0)
-		die("this KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2), which guests use to power off");
-	/* immediate_exit is what makes a kick reliable (api.rst 5); every arm64 KVM since 4.11. */
-	if (ioctl(m.kvm, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
-		die("this KVM has no KVM_CAP_IMMEDIATE_EXIT, which stopping the vCPUs relies on");
+	kvm_open(&m);
 	/* What the options require of the vCPUs (--pmu, --sve, --sve-vl), before any VM is built. */
 	vcpu_features_check(m.kvm, &opt.features);
 	m.run_size = ioctl(m.kvm, KVM_GET_VCPU_MMAP_SIZE, 0);

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "dtb.h"
 #include "log.h"
 #include "machine.h"
 #include "virtio_rng.h"
@@ -28,6 +29,11 @@ static void rng_add(struct machine *m, unsigned int i)
 	info("virtio-rng: slot %u", s->index);
 }
 
+static int rng_fdt_node(const struct machine *m, unsigned int i, void *fdt)
+{
+	return dtb_add_virtio(fdt, rng_slot->index);
+}
+
 static void rng_stats(const struct machine *m, unsigned int i)
 {
 	virtio_slot_print_stats(rng_slot);
@@ -48,6 +54,7 @@ const struct device_type rng_device = {
 	.name = "virtio-rng",
 	.count = rng_count,
 	.add = rng_add,
+	.fdt_node = rng_fdt_node,
 	.stats = rng_stats,
 	.remove = rng_remove,
 };

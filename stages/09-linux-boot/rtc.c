@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dtb.h"
 #include "log.h"
 #include "machine.h"
 #include "memmap.h"
@@ -126,6 +127,11 @@ static void rtc_add(struct machine *m, unsigned int i)
 	rtc_attach(&rtc, &m->bus, m->vm, m->opt->trace);
 }
 
+static int rtc_fdt_node(const struct machine *m, unsigned int i, void *fdt)
+{
+	return dtb_add_rtc(fdt);
+}
+
 static void rtc_stats(const struct machine *m, unsigned int i)
 {
 	fprintf(stderr,
@@ -138,5 +144,6 @@ const struct device_type rtc_device = {
 	.name = "pl031",
 	.setup = rtc_setup,
 	.add = rtc_add,
+	.fdt_node = rtc_fdt_node,
 	.stats = rtc_stats,
 };

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dtb.h"
 #include "log.h"
 #include "machine.h"
 #include "uart.h"
@@ -93,6 +94,11 @@ static void uart_add(struct machine *m, unsigned int i)
 	uart_coalesce(m);
 }
 
+static int uart_fdt_node(const struct machine *m, unsigned int i, void *fdt)
+{
+	return dtb_add_uart(fdt);
+}
+
 static void uart_stats(const struct machine *m, unsigned int i)
 {
 	fprintf(stderr,
@@ -108,5 +114,6 @@ static void uart_stats(const struct machine *m, unsigned int i)
 const struct device_type uart_device = {
 	.name = "pl011",
 	.add = uart_add,
+	.fdt_node = uart_fdt_node,
 	.stats = uart_stats,
 };

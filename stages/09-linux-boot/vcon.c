@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
+#include "dtb.h"
 #include "log.h"
 #include "machine.h"
 #include "virtio_console.h"
@@ -50,6 +51,11 @@ static void vcon_add(struct machine *m, unsigned int i)
 	info("virtio-console: slot %u", s->index);
 }
 
+static int vcon_fdt_node(const struct machine *m, unsigned int i, void *fdt)
+{
+	return dtb_add_virtio(fdt, vcon_slot->index);
+}
+
 static void vcon_stats(const struct machine *m, unsigned int i)
 {
 	virtio_slot_print_stats(vcon_slot);
@@ -65,6 +71,7 @@ const struct device_type vcon_device = {
 	.name = "virtio-console",
 	.count = vcon_count,
 	.add = vcon_add,
+	.fdt_node = vcon_fdt_node,
 	.stats = vcon_stats,
 	.remove = vcon_remove,
 };

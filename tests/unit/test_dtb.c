@@ -33,9 +33,32 @@
 
 static uint8_t blob[BUF_SIZE];
 
+/*
+ * The devices' nodes, as the machine's device table adds them (add_devices): the UART, the RTC
+ * where there is one, then a virtio-mmio node per bit of the slots given as ctx, ascending.
+ */
+static int devices(void *fdt, const void *ctx)
+{
+	uint32_t slots = *(const uint32_t *)ctx;
+	int err = dtb_add_uart(fdt);
+
+#ifdef DTB_PMU_RTC
+	if (!err)
+		err = dtb_add_rtc(fdt);
+#endif
+	for (unsigned int slot = 0; !err && slot < 32; slot++)
+		if (slots & (1U << slot))
+			err = dtb_add_virtio(fdt, slot);
+	return err;
+}
+
+/* The virtio slots machine() describes: a disk and a console (0x3), unless a test says otherwise. */
+static uint32_t virtio_slots;
+
 /* A machine like the one stage 08 starts: GICv3, 2 CPUs, a disk and a console. */
 static struct dtb_machine machine(void)
 {
+	virtio_slots = 0x3;
 	return (struct dtb_machine){
 		.ram_base = RAM_BASE,
 		.ram_size = RAM_SIZE,
@@ -45,7 +68,8 @@ static struct dtb_machine machine(void)
 #ifdef DTB_PMU_RTC
 		.pmu = true,
 #endif
-		.virtio_slots = 0x3,
+		.add_devices = devices,
+		.devices_ctx = &virtio_slots,
 		.bootargs = "console=ttyAMA0 earlycon",
 		.initrd_start = 0x7c000000,
 		.initrd_end = 0x7c123456,
@@ -318,7 +342,7 @@ static void check_common(const struct dtb_machine *m)
 
 		snprintf(path, sizeof(path), "/virtio_mmio@%llx", (unsigned long long)base);
 		off = fdt_path_offset(blob, path);
-		if (!(m->virtio_slots & (1U << slot))) {
+		if (!(*(const uint32_t *)m->devices_ctx & (1U << slot))) {
 			CHECK_EQ(off, -FDT_ERR_NOTFOUND);
 			continue;
 		}
@@ -419,7 +443,7 @@ static void test_minimal(void)
 	m.ncpus = 1;
 	m.bootargs = NULL;
 	m.initrd_start = m.initrd_end = 0;
-	m.virtio_slots = 0;
+	virtio_slots = 0;
 	m.psci_1_0 = false;
 #ifdef DTB_PMU_RTC
 	m.pmu = false;
@@ -442,7 +466,7 @@ static void test_full(void)
 
 	m.ram_base = 0x80000000;
 	m.ram_size = 0x100000000ULL;
-	m.virtio_slots = 0xff;
+	virtio_slots = 0xff;
 	m.bootargs = "";
 	m.initrd_start = 0x100000000ULL;
 	m.initrd_end = 0x100200000ULL;
@@ -495,8 +519,6 @@ static void test_invalid(void)
 	CHECK_BAD(gic_version, 0);
 	CHECK_BAD(ncpus, 0);
 	CHECK_BAD(ncpus, DTB_MAX_CPUS_GICV3 + 1);
-	CHECK_BAD(virtio_slots, 0x100);
-	CHECK_BAD(virtio_slots, 0x80000000);
 	CHECK_BAD(ram_size, 0);
 	CHECK_BAD(ram_size, UINT64_MAX);
 	CHECK_BAD(initrd_end, 0);
@@ -504,6 +526,13 @@ static void test_invalid(void)
 	CHECK_BAD(initrd_start, 0x7d000000);
 	CHECK_BAD(rng_seed_len, 16);
 #undef CHECK_BAD
+	/* A slot the layout does not have: the device's node is refused, and with it the tree. */
+	m = machine();
+	virtio_slots = 0x100;
+	CHECK_EQ(dtb_build(&m, blob, sizeof(blob)), -FDT_ERR_BADVALUE);
+	virtio_slots = 0x80000000;
+	CHECK_EQ(dtb_build(&m, blob, sizeof(blob)), -FDT_ERR_BADVALUE);
+	virtio_slots = 0x3;
 	m = machine();
 	m.gic_version = 2;
 	m.ncpus = DTB_MAX_CPUS_GICV2 + 1;
