@@ -75,6 +75,9 @@ $(foreach n,$(STAGE_NUMS),$(eval $(call stage_facts,$(n))))
 stage_guests = $(foreach n,$(STAGE_NUMS),$(if $(shell [ $(n) -le $(1) ] && echo y),$(GUESTS_$(n))))
 
 COMMON_SRCS := $(wildcard common/*.c)
+# What only the VMMs link: code written against arm64's KVM headers (the gdb stub's KVM half). The
+# rest of common/ also builds for the host, into the unit tests and fuzzers.
+COMMON_VMM_SRCS := $(wildcard common/arm64/*.c)
 
 
 .PHONY: all help deps test unit unit-san format-check reformat check-stages docs-check fuzz fuzz-smoke run lab \
@@ -135,7 +138,7 @@ all: $(addprefix stage-,$(STAGE_NUMS))
 define stage_rules
 $(1)_DIR := $(call stage_dir,$(1))
 $(1)_SRCS := $$(wildcard $$($(1)_DIR)/*.c)
-$(1)_OBJS := $$(patsubst %.c,$(VMM_DIR)/%.o,$$($(1)_SRCS) $(COMMON_SRCS))
+$(1)_OBJS := $$(patsubst %.c,$(VMM_DIR)/%.o,$$($(1)_SRCS) $(COMMON_SRCS) $(COMMON_VMM_SRCS))
 $(1)_FDT := $$(if $$(wildcard $$($(1)_DIR)/dtb.c),y)
 
 $(VMM_DIR)/$$($(1)_DIR)/%.o: $$($(1)_DIR)/%.c $(DEPS_STAMP)
@@ -193,7 +196,7 @@ WORK_BIN := $(BUILD)/$(subst /,-,$(WORK_ROOT))-$(notdir $(VMM_DIR))
 define work_rules
 $(1)_WDIR := $(WORK_ROOT)/$(notdir $(call stage_dir,$(1)))
 $(1)_WSRCS := $$(wildcard $$($(1)_WDIR)/*.c)
-$(1)_WOBJS := $$(patsubst %.c,$(VMM_DIR)/%.o,$$($(1)_WSRCS)) $$(patsubst %.c,$(VMM_DIR)/%.o,$(COMMON_SRCS))
+$(1)_WOBJS := $$(patsubst %.c,$(VMM_DIR)/%.o,$$($(1)_WSRCS)) $$(patsubst %.c,$(VMM_DIR)/%.o,$(COMMON_SRCS) $(COMMON_VMM_SRCS))
 $(1)_WFDT := $$(if $$(wildcard $$($(1)_WDIR)/dtb.c),y)
 
 $(VMM_DIR)/$$($(1)_WDIR)/%.o: $$($(1)_WDIR)/%.c $(DEPS_STAMP)
