@@ -467,8 +467,22 @@ static int hw_breakpoint(enum gdb_bp_type type, bool insert, uint64_t addr, uint
 static int t_breakpoint(void *ctx, unsigned int thread, enum gdb_bp_type type, bool insert,
 			uint64_t addr, uint64_t kind)
 {
-	int err = type == GDB_BP_SW ? sw_breakpoint(thread, insert, addr)
-				    : hw_breakpoint(type, insert, addr, kind);
+	int err;
+
+	if (type == GDB_BP_SW) {
+		err = sw_breakpoint(thread, insert, addr);
+		/*
+		 * Nothing mapped there yet, such as a kernel function before the kernel turned its
+		 * MMU on: a hardware breakpoint matches the virtual address once it is.
+		 */
+		if (err == -EFAULT || !insert) {
+			int hw = hw_breakpoint(GDB_BP_HW, insert, addr, kind);
+
+			err = insert ? hw : err;
+		}
+	} else {
+		err = hw_breakpoint(type, insert, addr, kind);
+	}
 
 	if (!err)
 		g.debug_gen++;
