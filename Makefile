@@ -379,6 +379,13 @@ test: $(DEPS_STAMP)
 	tests/summary || rc=1; \
 	exit $$rc
 
+# The gdb stub's suite: gdb-multiarch against stages 05 and 09 (installed here, not for everyone).
+.PHONY: test-gdb deps-gdb
+deps-gdb:
+	$(Q)lab/deps --gdb
+test-gdb: deps-gdb stage-05 stage-09
+	$(Q)tests/run-bats tests/gdb.bats
+
 # The lab launcher's own suite (cold and warm starts, a killed lab, idle stop, terminal mode).
 test-lab: all
 	$(Q)tests/run-bats tests/lab.bats
