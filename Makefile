@@ -293,17 +293,19 @@ unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS)) $(addprefix $(BUILD)/unit-san/,$
 # fuzz_virtq_blk drives the virtqueue and virtio-blk request path from a working queue;
 # fuzz_machine drives the MMIO bus with the PL011, virtio-blk, virtio-console and an empty virtio
 # slot through sequences of accesses, set-ups, notifies and resets; fuzz_rtc_rng drives the PL031
-# and virtio-rng with odd-width accesses and hostile descriptors. `make fuzz` runs each for
+# and virtio-rng with odd-width accesses and hostile descriptors; fuzz_gdb drives the gdb stub's
+# packet layer and packets, with memory behind page tables the input builds. `make fuzz` runs each for
 # FUZZ_SECONDS; `make test` runs a few seconds of each so they cannot rot.
 FUZZ_SECONDS ?= 300
 FUZZ_STAGE := $(call stage_dir,$(LAST_STAGE))
-FUZZ_TARGETS := fuzz_virtq_blk fuzz_machine fuzz_rtc_rng
+FUZZ_TARGETS := fuzz_virtq_blk fuzz_machine fuzz_rtc_rng fuzz_gdb
 FUZZ_SRCS_fuzz_virtq_blk := common/guest_mem.c \
 	$(addprefix $(FUZZ_STAGE)/,virtq.c virtio_mmio.c virtio_blk.c)
 FUZZ_SRCS_fuzz_machine := $(FUZZ_SRCS_fuzz_virtq_blk) \
 	$(addprefix $(FUZZ_STAGE)/,virtio_console.c pl011.c mmio_bus.c)
 FUZZ_SRCS_fuzz_rtc_rng := common/guest_mem.c \
 	$(addprefix $(FUZZ_STAGE)/,pl031.c virtq.c virtio_mmio.c virtio_rng.c)
+FUZZ_SRCS_fuzz_gdb := common/guest_mem.c common/gdb_packet.c common/gdb_proto.c common/gdb_walk.c
 define fuzz_rules
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/quiet_log.c $(FUZZ_SRCS_$(1)) $(DEPS_STAMP) \
 		$(wildcard tests/fuzz/*.h $(FUZZ_STAGE)/*.h common/*.h)
