@@ -75,6 +75,9 @@ $(foreach n,$(STAGE_NUMS),$(eval $(call stage_facts,$(n))))
 stage_guests = $(foreach n,$(STAGE_NUMS),$(if $(shell [ $(n) -le $(1) ] && echo y),$(GUESTS_$(n))))
 
 COMMON_SRCS := $(wildcard common/*.c)
+# What only the VMMs link: code written against arm64's KVM headers (the gdb stub's KVM half). The
+# rest of common/ also builds for the host, into the unit tests and fuzzers.
+COMMON_VMM_SRCS := $(wildcard common/arm64/*.c)
 
 
 .PHONY: all help deps test unit unit-san format-check reformat check-stages docs-check fuzz fuzz-smoke run lab \
@@ -135,7 +138,7 @@ all: $(addprefix stage-,$(STAGE_NUMS))
 define stage_rules
 $(1)_DIR := $(call stage_dir,$(1))
 $(1)_SRCS := $$(wildcard $$($(1)_DIR)/*.c)
-$(1)_OBJS := $$(patsubst %.c,$(VMM_DIR)/%.o,$$($(1)_SRCS) $(COMMON_SRCS))
+$(1)_OBJS := $$(patsubst %.c,$(VMM_DIR)/%.o,$$($(1)_SRCS) $(COMMON_SRCS) $(COMMON_VMM_SRCS))
 $(1)_FDT := $$(if $$(wildcard $$($(1)_DIR)/dtb.c),y)
 
 $(VMM_DIR)/$$($(1)_DIR)/%.o: $$($(1)_DIR)/%.c $(DEPS_STAMP)
@@ -193,7 +196,7 @@ WORK_BIN := $(BUILD)/$(subst /,-,$(WORK_ROOT))-$(notdir $(VMM_DIR))
 define work_rules
 $(1)_WDIR := $(WORK_ROOT)/$(notdir $(call stage_dir,$(1)))
 $(1)_WSRCS := $$(wildcard $$($(1)_WDIR)/*.c)
-$(1)_WOBJS := $$(patsubst %.c,$(VMM_DIR)/%.o,$$($(1)_WSRCS)) $$(patsubst %.c,$(VMM_DIR)/%.o,$(COMMON_SRCS))
+$(1)_WOBJS := $$(patsubst %.c,$(VMM_DIR)/%.o,$$($(1)_WSRCS)) $$(patsubst %.c,$(VMM_DIR)/%.o,$(COMMON_SRCS) $(COMMON_VMM_SRCS))
 $(1)_WFDT := $$(if $$(wildcard $$($(1)_WDIR)/dtb.c),y)
 
 $(VMM_DIR)/$$($(1)_WDIR)/%.o: $$($(1)_WDIR)/%.c $(DEPS_STAMP)
@@ -290,17 +293,19 @@ unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS)) $(addprefix $(BUILD)/unit-san/,$
 # fuzz_virtq_blk drives the virtqueue and virtio-blk request path from a working queue;
 # fuzz_machine drives the MMIO bus with the PL011, virtio-blk, virtio-console and an empty virtio
 # slot through sequences of accesses, set-ups, notifies and resets; fuzz_rtc_rng drives the PL031
-# and virtio-rng with odd-width accesses and hostile descriptors. `make fuzz` runs each for
+# and virtio-rng with odd-width accesses and hostile descriptors; fuzz_gdb drives the gdb stub's
+# packet layer and packets, with memory behind page tables the input builds. `make fuzz` runs each for
 # FUZZ_SECONDS; `make test` runs a few seconds of each so they cannot rot.
 FUZZ_SECONDS ?= 300
 FUZZ_STAGE := $(call stage_dir,$(LAST_STAGE))
-FUZZ_TARGETS := fuzz_virtq_blk fuzz_machine fuzz_rtc_rng
+FUZZ_TARGETS := fuzz_virtq_blk fuzz_machine fuzz_rtc_rng fuzz_gdb
 FUZZ_SRCS_fuzz_virtq_blk := common/guest_mem.c \
 	$(addprefix $(FUZZ_STAGE)/,virtq.c virtio_mmio.c virtio_blk.c)
 FUZZ_SRCS_fuzz_machine := $(FUZZ_SRCS_fuzz_virtq_blk) \
 	$(addprefix $(FUZZ_STAGE)/,virtio_console.c pl011.c mmio_bus.c)
 FUZZ_SRCS_fuzz_rtc_rng := common/guest_mem.c \
 	$(addprefix $(FUZZ_STAGE)/,pl031.c virtq.c virtio_mmio.c virtio_rng.c)
+FUZZ_SRCS_fuzz_gdb := common/guest_mem.c common/gdb_packet.c common/gdb_proto.c common/gdb_walk.c
 define fuzz_rules
 $(BUILD)/fuzz/$(1): tests/fuzz/$(1).c tests/fuzz/quiet_log.c $(FUZZ_SRCS_$(1)) $(DEPS_STAMP) \
 		$(wildcard tests/fuzz/*.h $(FUZZ_STAGE)/*.h common/*.h)
@@ -375,6 +380,13 @@ test: $(DEPS_STAMP)
 	$(if $(NATIVE),,lab/run --stop-except $$labs_up;) \
 	tests/summary || rc=1; \
 	exit $$rc
+
+# The gdb stub's suite: gdb-multiarch against stages 05 and 09 (installed here, not for everyone).
+.PHONY: test-gdb deps-gdb
+deps-gdb:
+	$(Q)lab/deps --gdb
+test-gdb: deps-gdb stage-05 stage-09
+	$(Q)tests/run-bats tests/gdb.bats
 
 # The lab launcher's own suite (cold and warm starts, a killed lab, idle stop, terminal mode).
 test-lab: all

@@ -5,7 +5,8 @@
 #   GUEST_OBJCOPY  the matching objcopy
 #   BUILD          build directory; objects and ELF files go to $(BUILD)/guest/
 #   Q              empty to show commands, @ to hide them
-# and gets GUESTS, GUEST_BINS and a rule for each guest/NAME.bin.
+# and gets GUESTS, GUEST_BINS and a rule for each guest/NAME.bin, with guest/NAME.elf beside it: the
+# same program with its symbols and line numbers, for gdb (`gdb-multiarch guest/NAME.elf`).
 #
 # memory, simple and hello are single assembly files; the C guests link the runtime in guest/lib/.
 # hostile-blk-forever is hostile-blk.c built again with HOSTILE_FOREVER defined.
@@ -25,11 +26,12 @@ GUEST_VIRTIO_OBJS := $(BUILD)/guest/lib/virtio.o
 GUEST_SMP_OBJS := $(BUILD)/guest/lib/smp.o
 GUEST_LDSCRIPT := $(GUEST_DIR)/lib/guest.ld
 
+# -g: source lines for gdb, kept in the .elf only (objcopy -O binary copies no debug sections).
 # -mgeneral-regs-only: no FP/SIMD registers, which trap until a guest enables them (CPACR_EL1).
 # -mstrict-align: with the MMU off all memory is Device memory, where unaligned accesses fault.
 # The -fno-* flags turn off what hosted toolchains add by default (stack protector, PIE, branch
 # protection, unwind tables), none of which bare metal provides.
-GUEST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding -mgeneral-regs-only \
+GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -mgeneral-regs-only \
 	-mstrict-align -fno-stack-protector -fno-pie -mbranch-protection=none \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -I$(GUEST_DIR)/lib -MMD -MP
 GUEST_LDFLAGS := -nostdlib -nostartfiles -static -no-pie -Wl,-T,$(GUEST_LDSCRIPT) \
@@ -59,7 +61,9 @@ $(BUILD)/guest/hostile-blk.elf $(BUILD)/guest/hostile-blk-forever.elf: $(GUEST_V
 $(GUEST_ELFS): $(BUILD)/guest/%.elf: $(BUILD)/guest/%.o $(GUEST_LDSCRIPT)
 	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 
+# The .bin is what the VMMs load; the .elf beside it (its debug sections are not loaded) is gdb's.
 $(GUEST_BINS): $(GUEST_DIR)/%.bin: $(BUILD)/guest/%.elf
 	$(Q)$(GUEST_OBJCOPY) -O binary $< $@
+	$(Q)cp $< $(GUEST_DIR)/$*.elf
 
 -include $(GUEST_OBJS:.o=.d)

@@ -449,6 +449,45 @@ static void relay(struct session *s)
 	}
 }
 
+/*
+ * FORWARD: join the client to a TCP port a command listens on in the lab. The command may still be
+ * starting (a VMM opens its --gdb port after the lab started it), so the connection is retried
+ * for a few seconds before the client is told it failed.
+ */
+static void forward(struct session *s, const uint8_t *p, uint32_t len)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char port[8] = "";
+	int fd = -1;
+	long n;
+
+	if (len == 0 || len >= sizeof(port))
+		_exit(0);
+	memcpy(port, p, len);
+	n = strtol(port, NULL, 10);
+	if (n < 1 || n > 65535)
+		_exit(0);
+	a.sin_port = htons((uint16_t)n);
+	for (int try = 0; try < 50; try++) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+			break;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		usleep(100000);
+	}
+	if (fd < 0) {
+		send_error(s, "nothing listens on port %ld in the lab", n);
+		flush_all(s);
+		_exit(0);
+	}
+	send_frame(s, LAB_INFO, "ok", 2);
+	flush_all(s);
+	lab_splice(s->sock, fd);
+	_exit(0);
+}
+
 static void session(int sock, int slot)
 {
 	struct session s = { .sock = sock, .slot = slot, .master = -1, .to_cmd = -1 };
@@ -478,6 +517,8 @@ static void session(int sock, int slot)
 				send_frame(&s, LAB_INFO, msg, (size_t)m);
 				flush_all(&s);
 				_exit(0);
+			} else if (type == LAB_FORWARD) {
+				forward(&s, p, len);
 			} else if (type == LAB_RUN) {
 				if (start_command(&s, p, len)) {
 					send_frame(&s, LAB_EXIT, "\x7d",

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -336,6 +337,83 @@ static int run(int fd, const char *cwd, char **argv)
 	}
 }
 
+/* One forwarded connection: a FORWARD frame, the agent's answer, then bytes both ways. */
+static void forward_one(int conn, int port, const char *token_file, int lab_port)
+{
+	struct lab_buf in = { 0 }, out = { 0 };
+	char text[8];
+	int fd = connect_agent(port, token_file), type, n;
+	uint8_t *payload;
+	uint32_t len;
+
+	n = snprintf(text, sizeof(text), "%d", lab_port);
+	if (fd < 0 || lab_buf_frame(&out, LAB_FORWARD, text, (uint32_t)n) ||
+	    send(fd, out.data, out.len, MSG_NOSIGNAL) != (ssize_t)out.len)
+		_exit(0);
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+		if (lab_buf_next(&in, &type, &payload, &len) > 0)
+			break;
+		if (poll(&pf, 1, 10000) <= 0 || lab_buf_read(&in, fd) <= 0)
+			_exit(0);
+	}
+	/* Nothing listens there (yet): gdb sees the connection close and can try again. */
+	if (type != LAB_INFO)
+		_exit(0);
+	lab_splice(conn, fd);
+	_exit(0);
+}
+
+/*
+ * LAB_FORWARD=PORT (lab/run sets it for a stage's --gdb PORT): listen on the host's 127.0.0.1:PORT,
+ * and carry each connection to the same port in the lab, in a process of its own. The listener
+ * ends with this client (PR_SET_PDEATHSIG); a connection in progress ends when either side
+ * closes it, so gdb still gets the last words of a guest that powers off.
+ */
+static void start_forwarding(int port, const char *token_file)
+{
+	const char *v = getenv("LAB_FORWARD");
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1, lfd, lab_port = v ? atoi(v) : 0;
+	pid_t parent = getpid();
+
+	if (lab_port < 1 || lab_port > 65535)
+		return;
+	a.sin_port = htons((uint16_t)lab_port);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 4)) {
+		fprintf(stderr, "lab: cannot forward port %d for gdb: 127.0.0.1:%d: %s\n", lab_port,
+			lab_port, strerror(errno));
+		exit(125);
+	}
+	if (fork() != 0) {
+		close(lfd);
+		return;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);
+	/* Our output is the command's: a test that waits for it to close must not wait for us. */
+	int null = open("/dev/null", O_RDWR);
+	for (int std = 0; std <= 2; std++)
+		dup2(null, std);
+	signal(SIGCHLD, SIG_IGN); /* the connections' processes reap themselves */
+	for (;;) {
+		int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (conn < 0)
+			continue;
+		if (fork() == 0) {
+			close(lfd);
+			setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			forward_one(conn, port, token_file, lab_port);
+		}
+		close(conn);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int port, fd;
@@ -354,5 +432,6 @@ int main(int argc, char **argv)
 		return fd < 0 ? 1 : status(fd);
 	if (fd < 0)
 		die(125, "cannot reach the lab's agent: %s", strerror(errno));
+	start_forwarding(port, argv[2]);
 	return run(fd, argv[4], argv + 5);
 }

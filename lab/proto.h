@@ -14,11 +14,16 @@
  * or, instead of RUN:
  *   STATUS                           ->
  *                                    <-     INFO "commands=N idle=S uptime=S"
+ * or, instead of RUN, to reach a TCP port a command listens on in the lab (a stage's --gdb):
+ *   FORWARD port                     ->     connects to 127.0.0.1:port in the lab
+ *                                    <-     INFO "ok" (or ERROR text, and the end)
+ *   then the connection carries that TCP stream's bytes both ways, unframed.
  */
 #ifndef LAB_PROTO_H
 #define LAB_PROTO_H
 
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +40,7 @@ enum lab_msg {
 	LAB_STDIN_EOF = 'e', /* the host's standard input ended */
 	LAB_WINSIZE = 'w', /* the terminal's size: rows and columns, two 16-bit numbers */
 	LAB_SIGNAL = 's', /* one byte: a signal for the command's process group */
+	LAB_FORWARD = 'F', /* instead of RUN: a TCP port in the lab, in decimal, to be joined to */
 	/* agent -> client */
 	LAB_STDOUT = '1',
 	LAB_STDERR = '2',
@@ -158,6 +164,56 @@ static inline int lab_buf_flush(struct lab_buf *b, int sock)
 		lab_buf_consume(b, (size_t)n);
 	}
 	return 0;
+}
+
+/*
+ * Copy bytes both ways between two connected sockets until either side ends: a forwarded TCP
+ * connection, once its FORWARD frame is answered. Each direction's end is passed on as a
+ * shutdown, so a peer that closes is seen closing on the far side too.
+ */
+static inline void lab_splice(int a, int b)
+{
+	int open_ab = 1, open_ba = 1;
+
+	while (open_ab || open_ba) {
+		struct pollfd p[2] = { { .fd = open_ab ? a : -1, .events = POLLIN },
+				       { .fd = open_ba ? b : -1, .events = POLLIN } };
+		uint8_t buf[16384];
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		for (int i = 0; i < 2; i++) {
+			int from = i ? b : a, to = i ? a : b;
+			ssize_t n, w;
+
+			if (!p[i].revents)
+				continue;
+			n = read(from, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				shutdown(to, SHUT_WR);
+				if (i)
+					open_ba = 0;
+				else
+					open_ab = 0;
+				/* A peer that reset the connection ends both directions. */
+				if (n < 0)
+					return;
+				continue;
+			}
+			for (ssize_t off = 0; off < n; off += w) {
+				w = send(to, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+				if (w < 0 && errno == EINTR)
+					w = 0;
+				else if (w < 0)
+					return;
+			}
+		}
+	}
 }
 
 #endif

@@ -36,6 +36,23 @@ $(LINUX_IMAGE): $(LINUX_KERNEL_PKG)
 	@$(if $(Q),echo "  GEN     $@")
 	$(Q)cp -L $(BUILD)/deps/Image $@.tmp && mv $@.tmp $@
 
+# The kernel's symbols for gdb (`break *0x...`), as System.map lists them: `make linux-symbols`.
+# Debian's package ships only a placeholder System.map (the real one is in its -dbg package, a
+# gigabyte), so the kernel is asked: one boot under stage 09 writes its /proc/kallsyms' code symbols
+# to a scratch copy of the disk, and debugfs takes the file out. That boot, and one to debug, pass
+# nokaslr: a CPU with FEAT_RNG seeds KASLR itself, and the kernel would move at every boot.
+LINUX_SYMBOLS := $(LINUX_OUT)/System.map
+.PHONY: linux-symbols
+linux-symbols: $(LINUX_SYMBOLS)
+$(LINUX_SYMBOLS): $(LINUX_IMAGE) $(LINUX_INITRAMFS) $(LINUX_DISK) | stage-09
+	@$(if $(Q),echo "  GEN     $@ (booting the guest once)")
+	$(Q)cp $(LINUX_DISK) $@.disk && \
+	  ./stage-09 --disk $@.disk -a "console=ttyAMA0 quiet nokaslr -- \"grep ' [tT] ' /proc/kallsyms >/mnt/System.map\"" \
+	    </dev/null >$@.log 2>&1 && \
+	  debugfs -R "dump /System.map $@.tmp" $@.disk >>$@.log 2>&1 && [ -s $@.tmp ] || \
+	  { echo "linux-symbols: could not read the guest's /proc/kallsyms (see $@.log)" >&2; exit 1; }
+	$(Q)rm -f $@.disk && mv $@.tmp $@
+
 # Programs for the guest's /bin, for the tests and make bench: static, so the initramfs needs no C
 # library.
 LINUX_PROGRAMS := $(LINUX_OUT)/sve-check $(LINUX_OUT)/pmu-check $(LINUX_OUT)/disk-bench

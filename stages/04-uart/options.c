@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 
+#include "gdb.h"
 #include "memmap.h"
 #include "options.h"
 #include "opts.h"
@@ -16,6 +17,8 @@ static const struct opt table[] = {
 	{ 'm', "mem", "SIZE", "guest RAM, e.g. 256M or 1G (default 1G)" },
 	{ 't', "trace", NULL, "print every exit on stderr, with the device register it hit" },
 	{ 's', "stats", NULL, "print exit and device access counts on stderr at the end" },
+	{ OPT_GDB, "gdb", "[HOST:]PORT", GDB_OPT_HELP },
+	{ OPT_GDB_WAIT, "gdb-wait", NULL, GDB_WAIT_OPT_HELP },
 	{ 0 },
 };
 
@@ -34,6 +37,10 @@ static void set(void *ctx, int key, const char *value)
 	struct options *o = ctx;
 
 	switch (key) {
+	case OPT_GDB:
+	case OPT_GDB_WAIT:
+		gdb_option(key, value);
+		break;
 	case 'm':
 		o->ram_size = opts_size("mem", value, MIN_RAM, MAX_RAM);
 		break;

@@ -7,6 +7,7 @@
 
 #include "file.h"
 #include "file_type.h"
+#include "gdb.h"
 #include "log.h"
 #include "machine.h"
 #include "size.h"
@@ -32,4 +33,5 @@ void load_guest(const struct guest_mem *ram, const char *path)
 	if (refusal)
 		die("%s %s", path, refusal);
 	info("loaded %s (%zu bytes) at 0x%" PRIx64, path, len, ram->gpa + IMAGE_OFFSET);
+	gdb_guest_ram(ram); /* where gdb reads and writes memory (--gdb) */
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "gdb.h"
 #include "memmap.h"
 #include "options.h"
 #include "opts.h"
@@ -22,6 +23,8 @@ static const struct opt table[] = {
 	  "a virtio-console (slot 1), which gets the terminal's input" },
 	{ 't', "trace", NULL, "print every exit on stderr, with the device register it hit" },
 	{ 's', "stats", NULL, "print exit and device access counts on stderr at the end" },
+	{ OPT_GDB, "gdb", "[HOST:]PORT", GDB_OPT_HELP },
+	{ OPT_GDB_WAIT, "gdb-wait", NULL, GDB_WAIT_OPT_HELP },
 	{ 0 },
 };
 
@@ -40,6 +43,10 @@ static void set(void *ctx, int key, const char *value)
 	struct options *o = ctx;
 
 	switch (key) {
+	case OPT_GDB:
+	case OPT_GDB_WAIT:
+		gdb_option(key, value);
+		break;
 	case 'm':
 		o->ram_size = opts_size("mem", value, MIN_RAM, MAX_RAM);
 		break;

@@ -12,6 +12,7 @@
 
 #include "boot.h"
 #include "file.h"
+#include "gdb.h"
 #include "log.h"
 #include "machine.h"
 #include "regs.h"
@@ -71,6 +72,7 @@ void load_kernel(const struct guest_mem *ram, const struct options *o, struct bo
 	if (o->initrd)
 		info("%s: initrd at 0x%" PRIx64 "-0x%" PRIx64, o->initrd, layout->initrd_start,
 		     layout->initrd_end);
+	gdb_guest_ram(ram); /* where gdb reads and writes memory (--gdb) */
 }
 
 /* KVM's PSCI: 1.0 or later on any recent kernel, and the device tree should say which. */

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 
 #include "exits.h"
+#include "gdb.h"
 #include "log.h"
 #include "machine.h"
 #include "regs.h"
@@ -45,6 +46,7 @@ int run_loop(struct machine *m)
 	struct stats *st = &m->stats;
 
 	for (;;) {
+		gdb_vcpu_enter(0, vcpu, run); /* gdb may hold the guest stopped here (--gdb) */
 		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
 			/* A signal arrived while the guest ran: nothing to emulate, run again. */
 			if (errno == EINTR || errno == EAGAIN)
@@ -63,6 +65,11 @@ int run_loop(struct machine *m)
 		switch (run->exit_reason) {
 		case KVM_EXIT_MMIO:
 			handle_mmio(run, m);
+			break;
+
+		case KVM_EXIT_DEBUG:
+			/* A breakpoint, watchpoint or step of gdb's (common/gdb.h, --gdb). */
+			gdb_vcpu_debug_exit(0, run);
 			break;
 
 		case KVM_EXIT_SYSTEM_EVENT:

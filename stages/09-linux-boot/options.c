@@ -11,6 +11,7 @@
 
 #include "boot.h"
 #include "log.h"
+#include "gdb.h"
 #include "memmap.h"
 #include "options.h"
 #include "opts.h"
@@ -64,6 +65,8 @@ static const struct opt table[] = {
 	  "an MMIO exit for every byte the UART sends, to compare\n(default: KVM coalesces them)" },
 	{ 't', "trace", NULL, "print every exit on stderr, with the device register it hit" },
 	{ 's', "stats", NULL, "print exit counts per vCPU and device counts on stderr at the end" },
+	{ OPT_GDB, "gdb", "[HOST:]PORT", GDB_OPT_HELP },
+	{ OPT_GDB_WAIT, "gdb-wait", NULL, GDB_WAIT_OPT_HELP },
 	{ 0 },
 };
 
@@ -140,6 +143,10 @@ static void set(void *ctx, int key, const char *value)
 	struct options *o = ctx;
 
 	switch (key) {
+	case OPT_GDB:
+	case OPT_GDB_WAIT:
+		gdb_option(key, value);
+		break;
 	case 'k':
 		o->kernel = value;
 		break;

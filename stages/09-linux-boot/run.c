@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "exits.h"
+#include "gdb.h"
 #include "log.h"
 #include "machine.h"
 #include "regs.h"
@@ -102,6 +103,8 @@ static enum machine_stop vcpu_run(struct vcpu *v)
 	const struct options *o = m->opt;
 
 	for (;;) {
+		/* First, so a stop of the machine's that comes while gdb holds it is not missed. */
+		gdb_vcpu_enter(v->index, v->fd, run);
 		enum machine_stop stop = __atomic_load_n(&m->stop, __ATOMIC_ACQUIRE);
 
 		if (stop != STOP_NONE)
@@ -153,6 +156,11 @@ static enum machine_stop vcpu_run(struct vcpu *v)
 				regs_dump(v->fd, stderr);
 				return STOP_ERROR;
 			}
+
+		case KVM_EXIT_DEBUG:
+			/* A breakpoint, watchpoint or step of gdb's (common/gdb.h, --gdb). */
+			gdb_vcpu_debug_exit(v->index, run);
+			break;
 
 		case KVM_EXIT_ARM_NISV:
 			/*
