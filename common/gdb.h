@@ -2,7 +2,7 @@
  * gdb.h - a gdb stub for the guest (--gdb [HOST:]PORT, --gdb-wait): what a stage's option table
  * and run loop call. The stub is the VMM's, not the lesson of any stage: it lives in common/
  * (gdb_kvm.c, over gdb_proto.c, gdb_packet.c and gdb_walk.c), and a run loop reaches it through
- * the three calls below. Chapter 04 ("Debugging your guest") explains what it does with KVM.
+ * the calls below. Chapter 04 ("Debugging your guest") explains what it does with KVM.
  */
 #ifndef VELEIRO_GDB_H
 #define VELEIRO_GDB_H
@@ -29,6 +29,13 @@ void gdb_guest_ram(const struct guest_mem *ram);
  * stopped, and hands KVM the vCPU's debug settings when gdb changed them. Nothing without --gdb.
  */
 void gdb_vcpu_enter(unsigned int index, int fd, struct kvm_run *run);
+
+/*
+ * The machine is stopping (a power-off or reset from another vCPU, Ctrl-A x): from now on no
+ * vCPU waits for gdb, so each sees the stop and the VMM ends, or boots again, in its usual time
+ * whatever gdb does. The next boot's gdb_guest_ram() gives gdb its vCPUs back.
+ */
+void gdb_machine_stopping(void);
 
 /* KVM_EXIT_DEBUG: a breakpoint, watchpoint or step of gdb's; the guest stops at the next enter. */
 void gdb_vcpu_debug_exit(unsigned int index, struct kvm_run *run);

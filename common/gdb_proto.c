@@ -168,15 +168,19 @@ static void write_regs(struct gdb_session *s, const struct gdb_target *t, const 
 	for (unsigned int r = 0; r < GDB_NREGS && len >= 2 * gdb_reg_size(r); r++) {
 		unsigned int size = gdb_reg_size(r);
 
-		if (gdb_unhex(p, size, buf))
-			return reply_error(tx, EINVAL);
+		if (gdb_unhex(p, size, buf)) {
+			reply_error(tx, EINVAL);
+			return;
+		}
 		if (t->set_reg(t->ctx, s->g_thread, r, buf))
 			err = EIO;
 		p += 2 * size;
 		len -= 2 * size;
 	}
-	if (err)
-		return reply_error(tx, err);
+	if (err) {
+		reply_error(tx, err);
+		return;
+	}
 	reply(tx, "OK");
 }
 
@@ -186,18 +190,27 @@ static void one_reg(struct gdb_session *s, const struct gdb_target *t, const cha
 	uint8_t buf[16];
 	uint64_t r;
 
-	if (gdb_hex_u64(&p, &r) || r >= GDB_NREGS || *p != (write ? '=' : 0))
-		return reply_error(tx, EINVAL);
+	if (gdb_hex_u64(&p, &r) || r >= GDB_NREGS || *p != (write ? '=' : 0)) {
+		reply_error(tx, EINVAL);
+		return;
+	}
 	unsigned int size = gdb_reg_size((unsigned int)r);
 	if (write) {
-		if (strlen(p + 1) != 2 * size || gdb_unhex(p + 1, size, buf))
-			return reply_error(tx, EINVAL);
-		if (t->set_reg(t->ctx, s->g_thread, (unsigned int)r, buf))
-			return reply_error(tx, EIO);
-		return reply(tx, "OK");
+		if (strlen(p + 1) != 2 * size || gdb_unhex(p + 1, size, buf)) {
+			reply_error(tx, EINVAL);
+			return;
+		}
+		if (t->set_reg(t->ctx, s->g_thread, (unsigned int)r, buf)) {
+			reply_error(tx, EIO);
+			return;
+		}
+		reply(tx, "OK");
+		return;
 	}
-	if (t->get_reg(t->ctx, s->g_thread, (unsigned int)r, buf))
-		return reply_error(tx, EIO);
+	if (t->get_reg(t->ctx, s->g_thread, (unsigned int)r, buf)) {
+		reply_error(tx, EIO);
+		return;
+	}
 	gdb_tx_begin(tx);
 	gdb_tx_hex(tx, buf, size);
 	gdb_tx_end(tx);
@@ -209,14 +222,18 @@ static void read_mem(struct gdb_session *s, const struct gdb_target *t, const ch
 	uint8_t buf[MEM_CHUNK];
 	uint64_t addr, len;
 
-	if (parse_addr_len(&p, &addr, &len, 0))
-		return reply_error(tx, EINVAL);
+	if (parse_addr_len(&p, &addr, &len, 0)) {
+		reply_error(tx, EINVAL);
+		return;
+	}
 	/* A reply may be shorter than asked (GDB manual, "m"): gdb asks again for the rest. */
 	if (len > sizeof(buf))
 		len = sizeof(buf);
 	size_t got = len ? t->read_mem(t->ctx, s->g_thread, addr, buf, len) : 0;
-	if (len && !got)
-		return reply_error(tx, EFAULT);
+	if (len && !got) {
+		reply_error(tx, EFAULT);
+		return;
+	}
 	gdb_tx_begin(tx);
 	gdb_tx_hex(tx, buf, got);
 	gdb_tx_end(tx);
@@ -229,15 +246,21 @@ static void write_mem(struct gdb_session *s, const struct gdb_target *t, const c
 	uint8_t buf[GDB_PACKET_MAX];
 	uint64_t addr, len;
 
-	if (parse_addr_len(&p, &addr, &len, ':') || len > sizeof(buf))
-		return reply_error(tx, EINVAL);
+	if (parse_addr_len(&p, &addr, &len, ':') || len > sizeof(buf)) {
+		reply_error(tx, EINVAL);
+		return;
+	}
 	size_t have = (size_t)(end - p);
-	if (binary ? have != len : have != 2 * len || gdb_unhex(p, len, buf))
-		return reply_error(tx, EINVAL);
+	if (binary ? have != len : have != 2 * len || gdb_unhex(p, len, buf)) {
+		reply_error(tx, EINVAL);
+		return;
+	}
 	if (binary)
 		memcpy(buf, p, len);
-	if (len && t->write_mem(t->ctx, s->g_thread, addr, buf, len) != len)
-		return reply_error(tx, EFAULT);
+	if (len && t->write_mem(t->ctx, s->g_thread, addr, buf, len) != len) {
+		reply_error(tx, EFAULT);
+		return;
+	}
 	reply(tx, "OK");
 }
 
@@ -248,11 +271,15 @@ static void breakpoint(struct gdb_session *s, const struct gdb_target *t, const 
 
 	/* No ConditionalBreakpoints in qSupported: gdb sends no ";cond" after the kind. */
 	if (gdb_hex_u64(&p, &type) || type > GDB_WP_ACCESS || *p++ != ',' ||
-	    parse_addr_len(&p, &addr, &kind, 0))
-		return reply_error(tx, EINVAL);
+	    parse_addr_len(&p, &addr, &kind, 0)) {
+		reply_error(tx, EINVAL);
+		return;
+	}
 	int err = t->breakpoint(t->ctx, s->g_thread, (enum gdb_bp_type)type, insert, addr, kind);
-	if (err)
-		return reply_error(tx, err);
+	if (err) {
+		reply_error(tx, err);
+		return;
+	}
 	reply(tx, "OK");
 }
 
@@ -263,15 +290,21 @@ static void xfer_features(const char *p, struct gdb_tx *tx)
 	size_t size;
 	const char *xml = target_xml(&size);
 
-	if (strncmp(p, annex, strlen(annex)))
-		return reply_error(tx, ENOENT);
+	if (strncmp(p, annex, strlen(annex))) {
+		reply_error(tx, ENOENT);
+		return;
+	}
 	p += strlen(annex);
-	if (parse_addr_len(&p, &off, &len, 0))
-		return reply_error(tx, EINVAL);
+	if (parse_addr_len(&p, &off, &len, 0)) {
+		reply_error(tx, EINVAL);
+		return;
+	}
 	if (len > GDB_PACKET_MAX / 2)
 		len = GDB_PACKET_MAX / 2;
-	if (off >= size)
-		return reply(tx, "l");
+	if (off >= size) {
+		reply(tx, "l");
+		return;
+	}
 	size_t n = size - off < len ? size - off : len;
 	gdb_tx_begin(tx);
 	gdb_tx_str(tx, off + n < size ? "m" : "l");
@@ -293,8 +326,10 @@ static void thread_info(const struct gdb_target *t, const char *p, struct gdb_tx
 	unsigned int thread;
 	char text[32];
 
-	if (parse_thread(t, p, &thread) || !thread)
-		return reply_error(tx, EINVAL);
+	if (parse_thread(t, p, &thread) || !thread) {
+		reply_error(tx, EINVAL);
+		return;
+	}
 	int n = snprintf(text, sizeof(text), "vCPU %u", thread - 1);
 	gdb_tx_begin(tx);
 	gdb_tx_hex(tx, text, (size_t)n);

@@ -94,6 +94,7 @@ static struct {
 	pthread_cond_t resume;
 	unsigned int resume_gen;
 	bool stopping; /* vCPUs park at their next gdb_vcpu_enter */
+	bool released; /* the machine is stopping: no vCPU parks (gdb_machine_stopping) */
 	int stop_signal; /* for a stop no vCPU caused: 5 at attach, 2 for Ctrl-C */
 	unsigned int nvcpus;
 	struct vcpu v[MAX_VCPUS];
@@ -190,7 +191,7 @@ void gdb_vcpu_enter(unsigned int index, int fd, struct kvm_run *run)
 		__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 		v->kicked = false;
 	}
-	while (g.stopping || v->held) {
+	while (!g.released && (g.stopping || v->held)) {
 		unsigned int gen = g.resume_gen;
 
 		v->parked = true;
@@ -201,6 +202,18 @@ void gdb_vcpu_enter(unsigned int index, int fd, struct kvm_run *run)
 	}
 	if (v->applied_gen != g.debug_gen || v->applied_step != v->step)
 		apply_debug(v, index);
+	pthread_mutex_unlock(&g.lock);
+}
+
+void gdb_machine_stopping(void)
+{
+	if (!g.enabled)
+		return;
+	pthread_mutex_lock(&g.lock);
+	g.released = true;
+	g.resume_gen++;
+	pthread_cond_broadcast(&g.resume);
+	wake_server();
 	pthread_mutex_unlock(&g.lock);
 }
 
@@ -223,6 +236,7 @@ void gdb_guest_ram(const struct guest_mem *ram)
 {
 	pthread_mutex_lock(&g.lock);
 	g.ram = ram;
+	g.released = false; /* a new boot (stage 09's reset): its vCPUs are gdb's again */
 	pthread_mutex_unlock(&g.lock);
 }
 
@@ -528,7 +542,7 @@ static bool all_parked(void)
 /* Wait, lock held, until every vCPU is parked (the first vCPU may not even exist yet). */
 static void wait_parked(void)
 {
-	while (!all_parked()) {
+	while (!all_parked() && !g.released) {
 		struct pollfd p = { .fd = g.wake[0], .events = POLLIN };
 		char buf[64];
 
@@ -634,7 +648,7 @@ static void serve(void)
 		if (p[2].revents) {
 			n = read(g.wake[0], buf, sizeof(buf));
 			pthread_mutex_lock(&g.lock);
-			if (running && g.stopping && all_parked()) {
+			if (running && g.stopping && all_parked() && !g.released) {
 				struct gdb_stop stop = why_stopped();
 
 				gdb_stop_reply(&g.session, &stop, &g.tx);

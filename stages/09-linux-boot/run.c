@@ -85,6 +85,8 @@ void machine_stop(struct machine *m, enum machine_stop why)
 			v->run->immediate_exit = 1;
 			pthread_kill(v->thread, KICK_SIGNAL);
 		}
+		/* And those a debugger holds stopped (--gdb) are let go, to see it too. */
+		gdb_machine_stopping();
 	}
 	pthread_mutex_unlock(&m->stop_lock);
 }

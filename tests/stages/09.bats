@@ -518,6 +518,20 @@ veleiro: ready$"
 	refute_output --partial "lab:"
 }
 
+@test "Ctrl-A x ends the VMM while --gdb-wait holds the guest for a debugger that never came" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	stage_run 09
+	cmd=${STAGE_RUN[*]}
+	[ "$cmd" = ./stage-09 ] || cmd="LAB_ESCAPE=command $cmd"
+	port=$((20000 + RANDOM % 20000))
+	run --separate-stderr timeout "$VMM_TIMEOUT" script -qec \
+		"$cmd --gdb $port --gdb-wait guest/echo.bin" /dev/null < <(sleep 8; printf '\001x'; sleep 6)
+	assert_success
+	assert_output --partial "gdb: listening on 127.0.0.1:$port"
+	assert_output --partial "stage-09: Ctrl-A x: quit"
+	refute_output --partial "Echo:"
+}
+
 @test "coalesced MMIO: the UART's bytes take no exit each; --no-coalesced-mmio takes one a byte" {
 	vmm 09 --stats guest/hello.bin
 	assert_success
