@@ -94,6 +94,8 @@ help:
 	@echo "                      then every stage's suite (through the lab on non-arm64 hosts; the"
 	@echo "                      assignments' suites through their grader, as make grade-check does)"
 	@echo "  make test-NN        one stage's suite, e.g. make test-03 (make test-lab: the lab's)"
+	@echo "  make deps-gdb       install gdb-multiarch, for --gdb (make test-gdb: the gdb stub's suite,"
+	@echo "                      which make test runs too where gdb-multiarch is installed)"
 	@echo "  make diff-NN        what stage NN changed, as a diff against stage NN-1"
 	@echo "                      (PART=N: part N's files only, for a stage taught in parts: $(PART_NUMS))"
 	@echo "  make start-NN       assignment NN: a copy of stage NN in work/NN-name/ with the lesson taken out"
@@ -376,6 +378,8 @@ test: $(DEPS_STAMP)
 	  tests/run-bats $(PLAIN_SUITES) tests/grade/cut-hole.bats tests/grade/grade.bats 9>&- || rc=1; \
 	  tests/grade/check $(ASSIGNMENT_NUMS) 9>&- || rc=1; \
 	  $(if $(LAB_SUITES),tests/run-bats $(LAB_SUITES) 9>&- || rc=1;) \
+	  if command -v gdb-multiarch >/dev/null; then tests/run-bats tests/gdb.bats 9>&- || rc=1; \
+	  else echo "gdb: no gdb-multiarch, so the gdb stub's suite does not run (make deps-gdb)"; fi; \
 	else rc=1; fi; \
 	$(if $(NATIVE),,lab/run --stop-except $$labs_up;) \
 	tests/summary || rc=1; \
