@@ -1,4 +1,4 @@
-/* unit-test sources: stages/09-linux-boot/uart.c stages/09-linux-boot/pl011.c stages/09-linux-boot/mmio_bus.c stages/09-linux-boot/console.c stages/09-linux-boot/coalesced.c */
+/* unit-test sources: stages/09-linux-boot/uart.c stages/09-linux-boot/pl011.c stages/09-linux-boot/mmio_bus.c stages/09-linux-boot/console.c stages/09-linux-boot/coalesced.c stages/09-linux-boot/dtb.c */
 /*
  * test_uart.c - the PL011 as stage 09's machine adds it (uart.c's device type, as its device table
  * does), reached from two threads at once: a
