@@ -154,6 +154,7 @@ $(VMM_DIR)/stage-$(1): $$($(1)_OBJS)
 
 # The target is the file learners run, so `make stage-NN && ./stage-NN` is the whole recipe.
 stage-$(1): $(VMM_DIR)/stage-$(1) $$(patsubst %,guest/%.bin,$$(call stage_guests,$(1))) \
+		$$(patsubst %,guest/%.elf,$$(call stage_guests,$(1))) \
 		$(if $(filter $(1),$(LINUX_STAGES)),$(LINUX_FILES))
 ifeq ($(NATIVE),1)
 	$(Q)cp $(VMM_DIR)/stage-$(1) $$@
@@ -216,6 +217,7 @@ start-$(1):
 
 # The binary keeps the stage's name, so its messages read as the stage's do; ./work-NN runs it.
 work-$(1): $$(if $$($(1)_WSRCS),$(WORK_BIN)/stage-$(1) $$(patsubst %,guest/%.bin,$$(call stage_guests,$(1))) \
+		$$(patsubst %,guest/%.elf,$$(call stage_guests,$(1))) \
 		$(if $(filter $(1),$(LINUX_STAGES)),$(LINUX_FILES)))
 	$(Q)[ -n "$$($(1)_WSRCS)" ] || { echo "make work-$(1): there is no $$($(1)_WDIR)/ (make start-$(1) creates it)" >&2; exit 1; }
 ifeq ($(WORK_ROOT),work)
@@ -421,6 +423,6 @@ lab-stop:
 
 clean:
 	$(Q)[ -n "$(NATIVE)" ] || [ ! -d $(BUILD)/lab ] || lab/run --stop
-	rm -rf $(BUILD) $(addprefix ./stage-,$(STAGE_NUMS)) $(addprefix ./work-,$(STAGE_NUMS)) guest/*.bin
+	rm -rf $(BUILD) $(addprefix ./stage-,$(STAGE_NUMS)) $(addprefix ./work-,$(STAGE_NUMS)) guest/*.bin guest/*.elf
 
 -include $(shell find $(VMM_DIR) -name '*.d' -type f 2>/dev/null)

@@ -62,8 +62,10 @@ $(GUEST_ELFS): $(BUILD)/guest/%.elf: $(BUILD)/guest/%.o $(GUEST_LDSCRIPT)
 	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^)
 
 # The .bin is what the VMMs load; the .elf beside it (its debug sections are not loaded) is gdb's.
+GUEST_DEBUG_ELFS := $(GUESTS:%=$(GUEST_DIR)/%.elf)
 $(GUEST_BINS): $(GUEST_DIR)/%.bin: $(BUILD)/guest/%.elf
 	$(Q)$(GUEST_OBJCOPY) -O binary $< $@
-	$(Q)cp $< $(GUEST_DIR)/$*.elf
+$(GUEST_DEBUG_ELFS): $(GUEST_DIR)/%.elf: $(BUILD)/guest/%.elf
+	$(Q)cp $< $@
 
 -include $(GUEST_OBJS:.o=.d)
