@@ -447,6 +447,9 @@ enum gdb_action gdb_handle(struct gdb_session *s, const struct gdb_target *t, co
 		reply(tx, "OK");
 		return GDB_DETACH;
 	case 'k':
+		/* No reply: nothing of an earlier one may be sent again. */
+		tx->len = 0;
+		tx->overflow = false;
 		return GDB_KILL;
 	case 'v':
 		if (!strncmp(pkt, "vKill", 5)) {

@@ -77,7 +77,7 @@ enum gdb_action {
 	GDB_REPLY, /* send tx, wait for the next packet */
 	GDB_RESUMED, /* the target runs: no reply until it stops (gdb_stop_reply) */
 	GDB_DETACH, /* send tx (OK), then let the target run free and drop the connection */
-	GDB_KILL, /* no reply: gdb asked to end the target */
+	GDB_KILL, /* send tx (OK for vKill, empty for k, which has no reply), then end the target */
 };
 
 void gdb_session_init(struct gdb_session *s, const struct gdb_stop *stop);

@@ -268,8 +268,11 @@ static void test_packets(void)
 	CHECK(s.no_ack);
 	CHECK_STR(ask(&s, "D", &a), "OK");
 	CHECK_EQ(a, GDB_DETACH);
-	ask(&s, "k", &a);
+	/* vKill is answered OK before the end (gdb waits for it); k has no reply at all. */
+	CHECK_STR(ask(&s, "vKill;a410", &a), "OK");
 	CHECK_EQ(a, GDB_KILL);
+	CHECK_EQ(gdb_handle(&s, &fake, "k", 1, &tx), GDB_KILL);
+	CHECK_EQ(tx.len, 0);
 }
 
 /* --- the walker: page tables built in a small RAM ------------------------------------------- */
