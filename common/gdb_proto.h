@@ -67,7 +67,7 @@ struct gdb_target {
 /* One gdb connection's state. */
 struct gdb_session {
 	unsigned int g_thread; /* the thread registers and memory are read for (Hg) */
-	unsigned int c_thread; /* the thread `s` steps (Hc); 0: the one that stopped last */
+	unsigned int c_thread; /* the thread `s` steps (Hc); 0: g_thread */
 	bool no_ack; /* QStartNoAckMode: gdb and we stopped sending + and - */
 	struct gdb_stop last; /* the last stop, for `?` */
 };

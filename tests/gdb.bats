@@ -66,12 +66,14 @@ gdb_batch() {
 }
 
 # gdb_background FILE COMMAND...: gdb_batch's gdb in the background (GDB_PID, a timeout whose
-# child it is: SIGINT reaches gdb through it), its output into $SCRATCH/gdb.
+# child it is), its output into $SCRATCH/gdb. SIGINT to GDB_PID reaches gdb once, as one Ctrl-C:
+# --foreground, for without it timeout passes the signal on to its process group too, and a
+# second Ctrl-C before the stop makes gdb give up on the target.
 gdb_background() {
 	local file=$1 args=()
 	shift
 	for c in "$@"; do args+=(-ex "$c"); done
-	timeout "$LINUX_TIMEOUT" gdb-multiarch -batch -nx ${file:+"$file"} \
+	timeout --foreground "$LINUX_TIMEOUT" gdb-multiarch -batch -nx ${file:+"$file"} \
 		-ex 'set architecture aarch64' -ex "target remote :$PORT" "${args[@]}" </dev/null \
 		>"$SCRATCH/gdb" 2>&1 3>&- &
 	GDB_PID=$!
@@ -87,9 +89,9 @@ kill_gdb() {
 	[ "$status" -eq 137 ]
 }
 
-# wait_for FILE REGEX [COUNT]: until COUNT (1) lines of FILE match REGEX, for at most 60 s.
+# wait_for FILE REGEX [COUNT]: until COUNT (1) lines of FILE match REGEX (at most LINUX_TIMEOUT).
 wait_for() {
-	for _ in $(seq 300); do
+	for _ in $(seq $((LINUX_TIMEOUT * 5))); do
 		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ] && return 0
 		sleep 0.2
 	done
@@ -151,6 +153,25 @@ LINUX_TIMEOUT=${LINUX_TIMEOUT:-300}
 	assert_output --partial 'exited normally'
 	[ "$vmm_status" -eq 0 ]
 	[[ $vmm_out == *"veleiro: exit status 0"* ]]
+}
+
+@test "stage-09, 2 vCPUs, Linux: Ctrl-C stops both; stepi steps the thread gdb selected" {
+	start_vmm 09 "" --cpus 2 -a "console=ttyAMA0 quiet nokaslr -- yes >/dev/null & yes >/dev/null & echo busy; sleep 15"
+	gdb_background "" continue 'thread 2' stepi 'p $_thread' 'thread 1' stepi 'p $_thread' continue
+	# Both vCPUs busy, so neither waits in WFI for an interrupt to end its step.
+	wait_for "$SCRATCH/out" '^busy'
+	kill -INT "$GDB_PID"
+	wait "$GDB_PID"
+	GDB_PID=
+	wait_vmm
+	run cat "$SCRATCH/gdb"
+	assert_output --partial 'received signal SIGINT, Interrupt.'
+	# A step reported from another thread than the one stepped is a SIGTRAP "received" there.
+	refute_output --partial 'received signal SIGTRAP'
+	assert_line '$1 = 2'
+	assert_line '$2 = 1'
+	assert_output --partial 'exited normally'
+	[ "$vmm_status" -eq 0 ]
 }
 
 @test "a second gdb is refused with one line; the first one goes on" {
