@@ -209,7 +209,7 @@ LINUX_TIMEOUT=${LINUX_TIMEOUT:-300}
 @test "gdb killed mid-step: the guest runs on to its end, the VMM exits 0" {
 	start_vmm_typed 05 -v guest/echo.bin
 	gdb_background guest/echo.elf 'set debug remote 1' 'stepi 1000000'
-	wait_for "$SCRATCH/gdb" 'Sending packet: \$s#' 50
+	wait_for "$SCRATCH/gdb" 'Sending packet: \$vCont;s:1' 50
 	kill_gdb
 	type_in abq
 	wait_vmm
