@@ -365,11 +365,15 @@ static enum gdb_action query(struct gdb_session *s, const struct gdb_target *t, 
 	return GDB_REPLY;
 }
 
-/* c [addr] and s [addr]: resume from addr if given, else from where the thread stopped. */
+/*
+ * c [addr] and s [addr]: resume from addr if given, else from where the thread stopped. With Hc
+ * saying "any thread" (0 or -1, what gdb sends), s steps the thread Hg chose, as gdbserver does:
+ * the one gdb reads registers of, which `thread N` selects.
+ */
 static enum gdb_action resume(struct gdb_session *s, const struct gdb_target *t, const char *p,
 			      bool step, struct gdb_tx *tx)
 {
-	unsigned int thread = s->c_thread ? s->c_thread : s->last.thread;
+	unsigned int thread = s->c_thread ? s->c_thread : s->g_thread;
 	uint64_t addr;
 
 	if (*p) {
@@ -388,6 +392,51 @@ static enum gdb_action resume(struct gdb_session *s, const struct gdb_target *t,
 	}
 	t->resume(t->ctx, step ? thread : 0);
 	return GDB_RESUMED;
+}
+
+/*
+ * vCont;action[:thread]...: the resume gdb prefers, naming the thread to step (vCont;s:2;c).
+ * All-stop: if an action steps a thread, that one steps and the others wait; else all continue.
+ * C and S carry a signal to deliver, which a guest has no use for: they are c and s.
+ */
+static enum gdb_action vcont(struct gdb_session *s, const struct gdb_target *t, const char *p,
+			     struct gdb_tx *tx)
+{
+	unsigned int step = 0;
+
+	if (!*p)
+		goto bad;
+	while (*p == ';') {
+		char action = p[1], id[24];
+		unsigned int thread = 0;
+		uint64_t sig;
+		size_t n;
+
+		if (action != 'c' && action != 's' && action != 'C' && action != 'S')
+			goto bad;
+		p += 2;
+		if ((action == 'C' || action == 'S') && gdb_hex_u64(&p, &sig))
+			goto bad;
+		if (*p == ':') {
+			n = strcspn(++p, ";");
+			if (n >= sizeof(id))
+				goto bad;
+			memcpy(id, p, n);
+			id[n] = 0;
+			p += n;
+			if (parse_thread(t, id, &thread))
+				goto bad;
+		}
+		if ((action == 's' || action == 'S') && !step)
+			step = thread ? thread : s->g_thread;
+	}
+	if (*p)
+		goto bad;
+	t->resume(t->ctx, step);
+	return GDB_RESUMED;
+bad:
+	reply_error(tx, EINVAL);
+	return GDB_REPLY;
 }
 
 enum gdb_action gdb_handle(struct gdb_session *s, const struct gdb_target *t, const char *pkt,
@@ -447,13 +496,22 @@ enum gdb_action gdb_handle(struct gdb_session *s, const struct gdb_target *t, co
 		reply(tx, "OK");
 		return GDB_DETACH;
 	case 'k':
+		/* No reply: nothing of an earlier one may be sent again. */
+		tx->len = 0;
+		tx->overflow = false;
 		return GDB_KILL;
 	case 'v':
 		if (!strncmp(pkt, "vKill", 5)) {
 			reply(tx, "OK");
 			return GDB_KILL;
 		}
-		reply(tx, ""); /* vCont, vMustReplyEmpty, ...: not supported */
+		if (!strcmp(pkt, "vCont?")) {
+			reply(tx, "vCont;c;C;s;S");
+			return GDB_REPLY;
+		}
+		if (!strncmp(pkt, "vCont", 5) && pkt[5] != '?')
+			return vcont(s, t, pkt + 5, tx);
+		reply(tx, ""); /* vMustReplyEmpty, vFile, ...: not supported */
 		return GDB_REPLY;
 	default:
 		reply(tx, "");

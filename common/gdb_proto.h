@@ -67,7 +67,7 @@ struct gdb_target {
 /* One gdb connection's state. */
 struct gdb_session {
 	unsigned int g_thread; /* the thread registers and memory are read for (Hg) */
-	unsigned int c_thread; /* the thread `s` steps (Hc); 0: the one that stopped last */
+	unsigned int c_thread; /* the thread `s` steps (Hc); 0: g_thread */
 	bool no_ack; /* QStartNoAckMode: gdb and we stopped sending + and - */
 	struct gdb_stop last; /* the last stop, for `?` */
 };
@@ -77,7 +77,7 @@ enum gdb_action {
 	GDB_REPLY, /* send tx, wait for the next packet */
 	GDB_RESUMED, /* the target runs: no reply until it stops (gdb_stop_reply) */
 	GDB_DETACH, /* send tx (OK), then let the target run free and drop the connection */
-	GDB_KILL, /* no reply: gdb asked to end the target */
+	GDB_KILL, /* send tx (OK for vKill, empty for k, which has no reply), then end the target */
 };
 
 void gdb_session_init(struct gdb_session *s, const struct gdb_stop *stop);

@@ -704,7 +704,7 @@ static void serve(void)
 				}
 				enum gdb_action a =
 					gdb_handle(&g.session, &target, g.rx.buf, g.rx.len, &g.tx);
-				if (a != GDB_KILL && a != GDB_RESUMED)
+				if (a != GDB_RESUMED)
 					send_tx();
 				if (a == GDB_RESUMED) {
 					running = true;
@@ -715,9 +715,11 @@ static void serve(void)
 					pthread_mutex_unlock(&g.lock);
 					return;
 				} else if (a == GDB_KILL) {
+					/* Status 1: the guest did not end by itself (at_exit sends no W). */
 					warn("gdb: killed the guest");
 					close(g.client_fd);
 					g.client_fd = -1;
+					pthread_mutex_unlock(&g.lock); /* at_exit takes it */
 					exit(1);
 				}
 			}

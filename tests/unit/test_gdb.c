@@ -257,6 +257,38 @@ static void test_packets(void)
 	CHECK_EQ(fk.resumed_step, 0);
 	CHECK_STR(ask(&s, "czz", &a), "E16");
 	CHECK_EQ(a, GDB_REPLY);
+	/* Hc "any thread", as gdb sends it: s steps the thread Hg chose (`thread 2` in gdb). */
+	CHECK_STR(ask(&s, "Hc0", NULL), "OK");
+	CHECK_STR(ask(&s, "Hg2", NULL), "OK");
+	ask(&s, "s", &a);
+	CHECK_EQ(a, GDB_RESUMED);
+	CHECK_EQ(fk.resumed_step, 2);
+	CHECK_STR(ask(&s, "Hg1", NULL), "OK");
+	ask(&s, "s", NULL);
+	CHECK_EQ(fk.resumed_step, 1);
+	/* vCont names the thread to step; without one, every thread continues. */
+	CHECK_STR(ask(&s, "vCont?", NULL), "vCont;c;C;s;S");
+	ask(&s, "vCont;s:2;c", &a);
+	CHECK_EQ(a, GDB_RESUMED);
+	CHECK_EQ(fk.resumed_step, 2);
+	ask(&s, "vCont;c", &a);
+	CHECK_EQ(a, GDB_RESUMED);
+	CHECK_EQ(fk.resumed_step, 0);
+	ask(&s, "vCont;S05:2;C02", &a);
+	CHECK_EQ(a, GDB_RESUMED);
+	CHECK_EQ(fk.resumed_step, 2);
+	ask(&s, "vCont;s", NULL);
+	CHECK_EQ(fk.resumed_step, 1);
+	fk.resumed_step = -1;
+	CHECK_STR(ask(&s, "vCont;s:3;c", &a), "E16");
+	CHECK_EQ(a, GDB_REPLY);
+	CHECK_STR(ask(&s, "vCont;", NULL), "E16");
+	CHECK_STR(ask(&s, "vCont;t:1", NULL), "E16");
+	CHECK_STR(ask(&s, "vCont;S", NULL), "E16");
+	CHECK_STR(ask(&s, "vCont;c:1x", NULL), "E16");
+	CHECK_STR(ask(&s, "vCont", NULL), "E16");
+	CHECK_STR(ask(&s, "vCont;c;", NULL), "E16");
+	CHECK_EQ(fk.resumed_step, -1);
 	struct gdb_tx tx;
 	stop = (struct gdb_stop){ .thread = 2, .signal = 5, .watch = GDB_WP_WRITE, .addr = 0x1234 };
 	gdb_stop_reply(&s, &stop, &tx);
@@ -268,8 +300,11 @@ static void test_packets(void)
 	CHECK(s.no_ack);
 	CHECK_STR(ask(&s, "D", &a), "OK");
 	CHECK_EQ(a, GDB_DETACH);
-	ask(&s, "k", &a);
+	/* vKill is answered OK before the end (gdb waits for it); k has no reply at all. */
+	CHECK_STR(ask(&s, "vKill;a410", &a), "OK");
 	CHECK_EQ(a, GDB_KILL);
+	CHECK_EQ(gdb_handle(&s, &fake, "k", 1, &tx), GDB_KILL);
+	CHECK_EQ(tx.len, 0);
 }
 
 /* --- the walker: page tables built in a small RAM ------------------------------------------- */
