@@ -40,15 +40,16 @@ GUEST_LDFLAGS := -nostdlib -nostartfiles -static -no-pie -Wl,-T,$(GUEST_LDSCRIPT
 GUEST_ELFS := $(GUESTS:%=$(BUILD)/guest/%.elf)
 GUEST_OBJS := $(GUESTS:%=$(BUILD)/guest/%.o) $(GUEST_LIB_OBJS) $(GUEST_VIRTIO_OBJS) $(GUEST_SMP_OBJS)
 
-$(BUILD)/guest/%.o: $(GUEST_DIR)/%.c
+# Every object depends on this file too: a change of flags (-g for gdb, say) rebuilds the guests.
+$(BUILD)/guest/%.o: $(GUEST_DIR)/%.c $(GUEST_DIR)/guest.mk
 	@mkdir -p $(@D)
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
-$(BUILD)/guest/%.o: $(GUEST_DIR)/%.S
+$(BUILD)/guest/%.o: $(GUEST_DIR)/%.S $(GUEST_DIR)/guest.mk
 	@mkdir -p $(@D)
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
 
-$(BUILD)/guest/hostile-blk-forever.o: $(GUEST_DIR)/hostile-blk.c
+$(BUILD)/guest/hostile-blk-forever.o: $(GUEST_DIR)/hostile-blk.c $(GUEST_DIR)/guest.mk
 	@mkdir -p $(@D)
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -DHOSTILE_FOREVER -c -o $@ $<
 
