@@ -244,6 +244,8 @@ void machine_destroy(struct machine *m)
 		munmap(m->vcpus[i].run, m->run_size);
 		close(m->vcpus[i].fd);
 	}
+	if (m->gic.its_fd >= 0)
+		close(m->gic.its_fd);
 	close(m->gic.fd);
 	close(m->vm); /* the VM before its RAM, so KVM frees its page tables at once (stage 02) */
 	munmap(m->ram.host, m->ram.size);

@@ -192,6 +192,22 @@ static int dtb_add_pmu(void *fdt, const struct dtb_machine *m)
 	return fdt_end_node(fdt);
 }
 
+/*
+ * The GICv3 ITS (interrupt-controller/arm,gic-v3.yaml): an MSI controller, whose one specifier
+ * cell is the writer's device ID.
+ */
+static int dtb_add_its(void *fdt)
+{
+	uint64_t reg[2] = { GIC_ITS_BASE, GIC_ITS_SIZE };
+
+	FDT_TRY(fdt_begin_node(fdt, "its@8080000"));
+	FDT_TRY(fdt_property_string(fdt, "compatible", "arm,gic-v3-its"));
+	FDT_TRY(dtb_prop_reg(fdt, reg, 1));
+	FDT_TRY(fdt_property(fdt, "msi-controller", NULL, 0));
+	FDT_TRY(fdt_property_u32(fdt, "#msi-cells", 1));
+	return fdt_end_node(fdt);
+}
+
 static int dtb_add_gic(void *fdt, const struct dtb_machine *m)
 {
 	FDT_TRY(fdt_begin_node(fdt, "intc@8000000"));
@@ -210,13 +226,22 @@ static int dtb_add_gic(void *fdt, const struct dtb_machine *m)
 		FDT_TRY(dtb_prop_reg(fdt, reg, 2));
 	}
 	FDT_TRY(fdt_property_u32(fdt, "#interrupt-cells", 3));
-	/*
-	 * An interrupt-map that points at the GIC lists a parent unit address of this many
-	 * cells (DT spec 2.4.3.1); the GIC has no child nodes, so none.
-	 */
-	FDT_TRY(fdt_property_u32(fdt, "#address-cells", 0));
+	if (m->its) {
+		/* The ITS is the GIC's child, in the root's address space (as QEMU virt has it). */
+		FDT_TRY(fdt_property_u32(fdt, "#address-cells", 2));
+		FDT_TRY(fdt_property_u32(fdt, "#size-cells", 2));
+		FDT_TRY(fdt_property(fdt, "ranges", NULL, 0));
+	} else {
+		/*
+		 * An interrupt-map that points at the GIC lists a parent unit address of this many
+		 * cells (DT spec 2.4.3.1); the GIC has no child nodes, so none.
+		 */
+		FDT_TRY(fdt_property_u32(fdt, "#address-cells", 0));
+	}
 	FDT_TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
 	FDT_TRY(fdt_property_u32(fdt, "phandle", PHANDLE_GIC));
+	if (m->its)
+		FDT_TRY(dtb_add_its(fdt));
 	return fdt_end_node(fdt);
 }
 
@@ -315,6 +340,8 @@ static bool dtb_machine_valid(const struct dtb_machine *m)
 	else
 		return false;
 	if (m->ncpus == 0 || m->ncpus > max_cpus)
+		return false;
+	if (m->its && m->gic_version != 3)
 		return false;
 	if (m->ram_size == 0 || m->ram_base > UINT64_MAX - m->ram_size)
 		return false;

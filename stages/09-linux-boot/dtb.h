@@ -31,6 +31,7 @@ struct dtb_machine {
 	int gic_version; /* 2 or 3, as created in KVM */
 	bool psci_1_0; /* KVM offers PSCI 1.0 (else 0.2 is described) */
 	bool pmu; /* every CPU has a PMUv3 (an arm,armv8-pmuv3 node) */
+	bool its; /* the GICv3 has an ITS at GIC_ITS_BASE (an arm,gic-v3-its node); GICv3 only */
 	const char *bootargs; /* kernel command line, or NULL for none */
 	uint64_t initrd_start; /* initrd at [start, end) in guest RAM; both 0 = none */
 	uint64_t initrd_end;

@@ -106,6 +106,14 @@ static void gic_create(struct machine *m)
 		gic_unavailable(m->opt->gic_version, err);
 	/* Whether it can serve as many vCPUs as asked for. */
 	check_cpus(m->vm, &m->gic, m->opt->ncpus);
+	/* A GICv3's ITS, for message-signalled interrupts, where KVM offers one (--no-its: none). */
+	if (m->gic.version == 3 && !m->opt->no_its) {
+		err = vgic_its_create(m->vm, &m->gic);
+		if (err)
+			info("no GICv3 ITS: this KVM has none (%s)", strerror(-err));
+		else
+			info("GICv3 ITS at 0x%08lx", GIC_ITS_BASE);
+	}
 	if (m->gic.version == 3)
 		info("vGICv3: distributor 0x%08lx, redistributors from 0x%08lx, %d interrupts",
 		     GIC_DIST_BASE, GIC_REDIST_BASE, GIC_NR_IRQS);
@@ -140,6 +148,9 @@ static void gic_init(struct machine *m)
 	int err = vgic_init(&m->gic);
 	if (err)
 		die("KVM_DEV_ARM_VGIC_CTRL_INIT: %s", strerror(-err));
+	err = m->gic.its_fd >= 0 ? vgic_its_init(&m->gic) : 0;
+	if (err)
+		die("KVM_DEV_ARM_VGIC_CTRL_INIT (the ITS): %s", strerror(-err));
 	/* A vCPU's PMU needs the vGIC ready: its overflow interrupt first, then its init. */
 	for (unsigned int i = 0; i < m->opt->ncpus; i++)
 		vcpu_features_start_pmu(m->vcpus[i].fd, i, &m->features);
@@ -207,6 +218,7 @@ static void device_tree_build(struct machine *m, const struct boot_layout *layou
 		.gic_version = m->gic.version,
 		.psci_1_0 = psci_is_1_0(m->vcpus[0].fd),
 		.pmu = m->features.pmu,
+		.its = m->gic.its_fd >= 0,
 		.bootargs = m->opt->cmdline,
 		.initrd_start = layout->initrd_start,
 		.initrd_end = layout->initrd_end,

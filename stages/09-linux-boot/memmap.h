@@ -5,6 +5,7 @@
  *
  *   0x08000000 - 0x0800ffff   GIC distributor (64 KiB; a GICv2's is 4 KiB), in KVM     stage 05
  *   0x08010000 - 0x08011fff   GICv2 CPU interface (only with --gic v2), in KVM         stage 05
+ *   0x08080000 - 0x0809ffff   GICv3 ITS (where KVM has one; --no-its: none), in KVM   stage 09
  *   0x080a0000 - ...          GICv3 redistributors, 128 KiB per vCPU, in KVM           stage 05
  *   0x09000000 - 0x09000fff   PL011 UART                                                stage 04
  *   0x09010000 - 0x09010fff   PL031 real-time clock                                     stage 09
@@ -23,6 +24,8 @@
 /* QEMU virt's GIC layout (hw/arm/virt.c's memory map, which Linux device trees describe). */
 #define GIC_DIST_BASE 0x08000000UL /* distributor, both versions */
 #define GIC_CPU_BASE 0x08010000UL /* GICv2 CPU interface */
+#define GIC_ITS_BASE 0x08080000UL /* GICv3 ITS: its control and translation frames */
+#define GIC_ITS_SIZE 0x20000UL /* two 64 KiB frames: control, and GITS_TRANSLATER's (IHI 0069) */
 #define GIC_REDIST_BASE 0x080a0000UL /* GICv3 redistributors, one frame pair per vCPU */
 #define GIC_REDIST_SIZE 0x20000UL /* per vCPU: RD_base + SGI_base, 64 KiB each */
 

@@ -34,6 +34,7 @@
 #define OPT_SVE_VL (OPT_LONG_ONLY + 6)
 #define OPT_NO_IOEVENTFD (OPT_LONG_ONLY + 7)
 #define OPT_NO_COALESCED_MMIO (OPT_LONG_ONLY + 8)
+#define OPT_NO_ITS (OPT_LONG_ONLY + 9)
 
 static const struct opt table[] = {
 	{ 'k', "kernel", "FILE", "the kernel (Image) or bare-metal binary" },
@@ -63,6 +64,7 @@ static const struct opt table[] = {
 	  "(default: KVM_IOEVENTFD, KVM_IRQFD)" },
 	{ OPT_NO_COALESCED_MMIO, "no-coalesced-mmio", NULL,
 	  "an MMIO exit for every byte the UART sends, to compare\n(default: KVM coalesces them)" },
+	{ OPT_NO_ITS, "no-its", NULL, "no GICv3 ITS (default: one, where KVM offers it)" },
 	{ 't', "trace", NULL, "print every exit on stderr, with the device register it hit" },
 	{ 's', "stats", NULL, "print exit counts per vCPU and device counts on stderr at the end" },
 	{ OPT_GDB, "gdb", "[HOST:]PORT", GDB_OPT_HELP },
@@ -209,6 +211,9 @@ static void set(void *ctx, int key, const char *value)
 		break;
 	case OPT_NO_COALESCED_MMIO:
 		o->no_coalesced_mmio = true;
+		break;
+	case OPT_NO_ITS:
+		o->no_its = true;
 		break;
 	case 't':
 		o->trace = true;

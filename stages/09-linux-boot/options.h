@@ -29,6 +29,7 @@ struct options {
 	bool no_reboot;
 	bool no_ioeventfd; /* virtio by MMIO exits and KVM_IRQ_LINE, as in stage 07 */
 	bool no_coalesced_mmio; /* an MMIO exit for every byte the PL011 sends, as in stage 04 */
+	bool no_its; /* no GICv3 ITS, even where KVM offers one */
 	bool trace;
 	bool stats;
 	struct vcpu_feature_options features; /* --pmu, --no-pmu, --sve, --no-sve, --sve-vl */

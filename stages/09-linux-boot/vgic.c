@@ -53,7 +53,7 @@ static int vgic_create_version(int vm, int version, struct vgic *gic)
 
 	if (ioctl(vm, KVM_CREATE_DEVICE, &dev) < 0)
 		return -errno;
-	*gic = (struct vgic){ .fd = (int)dev.fd, .version = version };
+	*gic = (struct vgic){ .fd = (int)dev.fd, .version = version, .its_fd = -1 };
 	err = vgic_place(gic);
 	if (!err)
 		err = vgic_set_attr(gic->fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr_irqs);
@@ -83,6 +83,29 @@ int vgic_create(int vm, int version, struct vgic *gic)
 int vgic_init(const struct vgic *gic)
 {
 	return vgic_set_attr(gic->fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL);
+}
+
+int vgic_its_create(int vm, struct vgic *gic)
+{
+	struct kvm_create_device dev = { .type = KVM_DEV_TYPE_ARM_VGIC_ITS };
+	uint64_t base = GIC_ITS_BASE;
+	int err;
+
+	if (ioctl(vm, KVM_CREATE_DEVICE, &dev) < 0)
+		return -errno;
+	err = vgic_set_attr((int)dev.fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_ITS_ADDR_TYPE, &base);
+	if (err) {
+		close((int)dev.fd);
+		return err;
+	}
+	gic->its_fd = (int)dev.fd;
+	return 0;
+}
+
+int vgic_its_init(const struct vgic *gic)
+{
+	return vgic_set_attr(gic->its_fd, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT,
+			     NULL);
 }
 
 /*

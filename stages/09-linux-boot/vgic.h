@@ -12,6 +12,7 @@
 struct vgic {
 	int fd; /* the KVM device */
 	int version; /* 2 or 3 */
+	int its_fd; /* the GICv3's ITS, another KVM device, or -1: none */
 };
 
 /*
@@ -23,6 +24,17 @@ int vgic_create(int vm, int version, struct vgic *gic);
 
 /* KVM_DEV_ARM_VGIC_CTRL_INIT: only once every vCPU has been created. 0 or -errno. */
 int vgic_init(const struct vgic *gic);
+
+/*
+ * A GICv3's ITS (Interrupt Translation Service, IHI 0069 chapter 5), which turns a device's
+ * message-signalled interrupt (a write to GITS_TRANSLATER) into an LPI: KVM emulates one too
+ * (Documentation/virt/kvm/devices/arm-vgic-its.rst). Create it and place it at GIC_ITS_BASE,
+ * into gic->its_fd; 0 or -errno (-ENODEV: this KVM has none).
+ */
+int vgic_its_create(int vm, struct vgic *gic);
+
+/* The ITS's KVM_DEV_ARM_VGIC_CTRL_INIT, after the GIC's own. 0 or -errno. */
+int vgic_its_init(const struct vgic *gic);
 
 /* Drive the line of SPI intid (32-1019) to level, through KVM_IRQ_LINE. 0 or -errno. */
 int vgic_set_spi(int vm, unsigned int intid, int level);

@@ -306,6 +306,18 @@ veleiro: ready$"
 	assert_equal "$(grep -c 'device_type = "cpu";' <<<"$output")" 2
 }
 
+@test "the GICv3 ITS: Linux finds it where the device tree says and makes it its MSI domain; --no-its leaves it out" {
+	vmm 09 -a "console=ttyAMA0 quiet -- dmesg"
+	assert_success
+	assert_line --partial "ITS [mem 0x08080000-0x0809ffff]"
+	assert_line --partial "Platform MSI: its@8080000 domain created"
+	refute_output --regexp "ITS.*(failed|error)"
+	vmm 09 --no-its -a "console=ttyAMA0 quiet -- dmesg"
+	assert_success
+	refute_output --partial "ITS"
+	assert_line --partial "veleiro: exit status 0"
+}
+
 @test "a small VMM's devices: the host's date, an RTC alarm, /dev/hwrng, the PMU, SVE on each vCPU" {
 	linux --cpus 2 --stats -- "date -u +%Y; echo +2 >/sys/class/rtc/rtc0/wakealarm; sleep 4;" \
 		"awk '/rtc-pl031/ { print \$2 + \$3 }' /proc/interrupts; wc -c </sys/class/rtc/rtc0/wakealarm;" \

@@ -305,7 +305,11 @@ static void check_common(const struct dtb_machine *m)
 
 	off = node("/intc@8000000");
 	check_u32(off, "#interrupt-cells", 3);
+#ifdef DTB_PMU_RTC
+	check_u32(off, "#address-cells", m->its ? 2 : 0); /* the ITS, a child, has a reg */
+#else
 	check_u32(off, "#address-cells", 0);
+#endif
 	CHECK(is_empty_prop(off, "interrupt-controller"));
 
 	off = node("/apb-pclk");
@@ -480,6 +484,39 @@ static void test_full(void)
 	CHECK(p && memcmp(p, seed, sizeof(seed)) == 0);
 }
 
+#ifdef DTB_PMU_RTC
+/* A GICv3 with its ITS: the GIC gets a child, and the address cells a child's reg needs. */
+static void test_its(void)
+{
+	struct dtb_machine m = machine();
+	int gic, its;
+
+	m.its = true;
+	if (build(&m))
+		return;
+	check_common(&m);
+	gic = node("/intc@8000000");
+	check_u32(gic, "#address-cells", 2);
+	check_u32(gic, "#size-cells", 2);
+	CHECK(is_empty_prop(gic, "ranges"));
+	its = node("/intc@8000000/its@8080000");
+	CHECK_STR(str(its, "compatible"), "arm,gic-v3-its");
+	check_reg64(its, (uint64_t[]){ 0x08080000, 0x20000 }, 1);
+	CHECK(is_empty_prop(its, "msi-controller"));
+	check_u32(its, "#msi-cells", 1);
+	/* Without it, none, and the GIC has no address cells for children. */
+	m.its = false;
+	if (build(&m))
+		return;
+	CHECK_EQ(fdt_path_offset(blob, "/intc@8000000/its@8080000"), -FDT_ERR_NOTFOUND);
+	check_u32(node("/intc@8000000"), "#address-cells", 0);
+	/* A GICv2 has no ITS to describe. */
+	m.its = true;
+	m.gic_version = 2;
+	CHECK_EQ(dtb_build(&m, blob, sizeof(blob)), -FDT_ERR_BADVALUE);
+}
+#endif
+
 /* KVM puts 16 vCPUs in each Aff1 group: vCPU 16 is MPIDR 0x100. */
 static void test_mpidr(void)
 {
@@ -578,5 +615,8 @@ int main(void)
 	test_mpidr();
 	test_invalid();
 	test_nospace();
+#ifdef DTB_PMU_RTC
+	test_its();
+#endif
 	return CHECK_DONE("dtb");
 }
