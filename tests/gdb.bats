@@ -62,7 +62,13 @@ gdb_batch() {
 	shift
 	for c in "$@"; do args+=(-ex "$c"); done
 	run timeout "$LINUX_TIMEOUT" gdb-multiarch -batch -nx ${file:+"$file"} \
-		-ex 'set architecture aarch64' -ex "target remote :$PORT" "${args[@]}" </dev/null
+		-ex 'set architecture aarch64' -ex "target remote 127.0.0.1:$PORT" "${args[@]}" </dev/null
+	# gdb that never got the guest going (it could not connect, say) leaves a VMM waiting for it
+	# (--gdb-wait): end it now rather than at the time limit, and say so.
+	if [ "$status" -ne 0 ] && [ -n "${VMM_PID:-}" ]; then
+		echo "gdb exited with status $status: stopping the VMM" >&2
+		kill "$VMM_PID" 2>/dev/null || true
+	fi
 }
 
 # gdb_background FILE COMMAND...: gdb_batch's gdb in the background (GDB_PID, a timeout whose
@@ -74,7 +80,7 @@ gdb_background() {
 	shift
 	for c in "$@"; do args+=(-ex "$c"); done
 	timeout --foreground "$LINUX_TIMEOUT" gdb-multiarch -batch -nx ${file:+"$file"} \
-		-ex 'set architecture aarch64' -ex "target remote :$PORT" "${args[@]}" </dev/null \
+		-ex 'set architecture aarch64' -ex "target remote 127.0.0.1:$PORT" "${args[@]}" </dev/null \
 		>"$SCRATCH/gdb" 2>&1 3>&- &
 	GDB_PID=$!
 }
@@ -176,11 +182,11 @@ LINUX_TIMEOUT=${LINUX_TIMEOUT:-300}
 
 @test "a second gdb is refused with one line; the first one goes on" {
 	start_vmm 05 q guest/echo.bin
-	gdb-multiarch -batch -nx -ex "target remote :$PORT" -ex 'shell sleep 8' -ex continue \
+	gdb-multiarch -batch -nx -ex "target remote 127.0.0.1:$PORT" -ex 'shell sleep 8' -ex continue \
 		</dev/null >"$SCRATCH/first" 2>&1 &
 	first=$!
 	sleep 4
-	run timeout 60 gdb-multiarch -batch -nx -ex "target remote :$PORT" </dev/null
+	run timeout 60 gdb-multiarch -batch -nx -ex "target remote 127.0.0.1:$PORT" </dev/null
 	wait "$first"
 	wait_vmm
 	[ "$vmm_status" -eq 0 ]
