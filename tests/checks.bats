@@ -57,7 +57,7 @@ fails_with() {
 @test "file tables, commands, the options table, quoted comments: each mistake reported" {
 	edit docs/tutorial/09-linux-boot.md 's/^| `rtc.c`, `rtc.h` | added |/| `rtc.c`, `rtc.h` | changed |/'
 	edit docs/tutorial/09-linux-boot.md 's/^| `arm64.h` | changed |/| `pl011.c` | changed |/'
-	edit docs/tutorial/09-linux-boot.md 's/(`pl011.c`, `vgic.c`, `timer.c`)/(`pl011.c`, `vgic.c`, `timer.c`, `console.c`)/'
+	edit docs/tutorial/09-linux-boot.md 's/(`pl011.c`, `timer.c`)/(`pl011.c`, `timer.c`, `console.c`)/'
 	edit docs/tutorial/09-linux-boot.md 's/^| `coalesced.c`, `coalesced.h` | added | 2 |/| `coalesced.c`, `coalesced.h` | added | 3 |/'
 	edit docs/tutorial/09-linux-boot.md 's/^## Part 3: /## Part three: /'
 	edit docs/tutorial/03-run-loop.md '0,/`make diff-03`/s//`make difff-03`/'
