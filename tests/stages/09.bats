@@ -435,7 +435,13 @@ veleiro: ready$"
 @test "--trace names the path of each notification and interrupt; --no-ioeventfd says it takes the slow one" {
 	# On the fast path the line is never lowered: an irqfd makes an edge, and there is nothing to
 	# lower (chapter 09). Notifications that arrive while the thread is busy count as one wake-up
-	# (N), how many depends on timing.
+	# (N), how many depends on timing. The blk guest asks for an interrupt only when it finds it
+	# has to wait (chapter 07): on a run where the device thread was always quicker there is
+	# none. So the IRQ lines may be missing, but those there must be these ones; the ext4 test
+	# above counts each path's interrupts with Linux, which always asks for them.
+	local irq_fast='trace: IRQ   virtio slot 0 line raised (KVM_IRQFD, INTID 48)'
+	local irq_slow_up='trace: IRQ   virtio slot 0 line raised (KVM_IRQ_LINE, INTID 48)'
+	local irq_slow_down='trace: IRQ   virtio slot 0 line lowered (KVM_IRQ_LINE, INTID 48)'
 	truncate -s 1M "$SCRATCH/disk.img"
 	in_lab "$VMM_TIMEOUT" '
 		"$1" -v --trace --disk "$2/disk.img" guest/virtio-blk.bin 2>&1 >/dev/null |
@@ -446,14 +452,17 @@ veleiro: ready$"
 			grep -E "^trace: (NOTIFY|IRQ   virtio)|^stage-09: virtio: " |
 			sed -E "s/(queue 0): [0-9]+/\1: N/" | sort -u' "$SCRATCH"
 	assert_success
+	# Each path's own IRQ lines go; the other path's would stay and fail the comparison.
+	run -0 awk -v fast="$irq_fast" -v up="$irq_slow_up" -v down="$irq_slow_down" '
+		/^---$/ { slow = 1 }
+		!slow && $0 == fast { next }
+		slow && ($0 == up || $0 == down) { next }
+		{ print }' <<<"$output"
 	assert_output "$(printf '%s\n' \
 		'stage-09: virtio: notifications by KVM_IOEVENTFD, interrupts by KVM_IRQFD' \
-		'trace: IRQ   virtio slot 0 line raised (KVM_IRQFD, INTID 48)' \
 		'trace: NOTIFY virtio-blk queue 0: N (KVM_IOEVENTFD, no exit)' \
 		'---' \
 		'stage-09: virtio: notifications by MMIO exit, interrupts by KVM_IRQ_LINE (--no-ioeventfd)' \
-		'trace: IRQ   virtio slot 0 line lowered (KVM_IRQ_LINE, INTID 48)' \
-		'trace: IRQ   virtio slot 0 line raised (KVM_IRQ_LINE, INTID 48)' \
 		'trace: NOTIFY virtio-blk queue 0: N (from an MMIO exit)')"
 }
 
