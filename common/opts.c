@@ -150,6 +150,11 @@ uint64_t opts_size(const char *name, const char *value, uint64_t min, uint64_t m
 		size = UINT64_MAX;
 	else if (err)
 		die("--%s '%s' is not a size (try 256M or 1G)", name, value);
+	/* QEMU's and kvmtool's -m 1024 mean MiB: say what a bare number means here. */
+	if (size < min && !value[strspn(value, "0123456789")])
+		die("--%s %s means %s bytes, less than %s: a size without a unit counts bytes "
+		    "(%sM is %s MiB)",
+		    name, value, value, size_format(min, a, sizeof(a)), value, value);
 	if (size < min || size > max)
 		die("--%s %s is out of range: give between %s and %s", name, value,
 		    size_format(min, a, sizeof(a)), size_format(max, b, sizeof(b)));

@@ -1,5 +1,5 @@
 /*
- * bad-notify.c - a guest that makes the same mistake 100,000 times, run by stage 09
+ * bad-notify.c - a guest that makes the same mistake 20,000 times, run by stage 09
  * (09-linux-boot): it brings the virtio entropy device (virtio 1.2, 5.4) up properly, then
  * writes QueueNotify (4.2.2) for a queue index the device does not have, BAD_NOTIFY_COUNT times
  * in a row, and powers off.
@@ -13,7 +13,7 @@
  * On veleiro the entropy device sits in the first virtio slot no disk or console takes, so this
  * guest needs no option. Output on the PL011:
  *	bad-notify: virtio-rng at 0x<address>, live
- *	bad-notify: 100000 notifies of queue 4294967295 sent; Status 0x<status>
+ *	bad-notify: 20000 notifies of queue 4294967295 sent; Status 0x<status>
  *	bad-notify: done
  * Status is the device's after them: 0xf (ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK)
  * unless the device gave up. A failure to bring the device up prints one line starting
@@ -27,7 +27,7 @@
 
 #define VIRTIO_RNG_DEVICE_ID 4 /* DeviceID of an entropy device (5.4.1) */
 
-#define BAD_NOTIFY_COUNT 100000
+#define BAD_NOTIFY_COUNT 20000
 /* The entropy device has one queue, index 0 (5.4.2); this index is as far from it as can be. */
 #define BAD_NOTIFY_QUEUE 0xffffffffu
 

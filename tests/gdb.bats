@@ -265,6 +265,26 @@ LINUX_TIMEOUT=${LINUX_TIMEOUT:-300}
 	[ "$(sed 1d "$SCRATCH/err")" = "stage-05: gdb: killed the guest" ]
 }
 
+@test "a debugger that stops reading is dropped after 2 s with one line; the guest runs to its end" {
+	start_vmm 05 "" guest/hello.bin
+	# A client that asks for memory again and again and never reads a reply. Once the sockets'
+	# buffers are full the stub's send blocks, with the lock each vCPU takes before KVM_RUN held:
+	# unbounded, the guest held by --gdb-wait would never run and the VMM never end.
+	local pkt='m40080000,800' sum=0 i
+	for ((i = 0; i < ${#pkt}; i++)); do sum=$((sum + $(printf '%d' "'${pkt:i:1}"))); done
+	pkt=$(printf '$%s#%02x' "$pkt" $((sum % 256)))
+	timeout 120 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit
+		for _ in $(seq 20000); do printf "%s" "$2" >&3 || exit; done
+		sleep 100' sh "$PORT" "$pkt" 3>&- &
+	client=$!
+	wait_vmm
+	kill "$client" 2>/dev/null || true
+	[ "$vmm_status" -eq 0 ]
+	[ "$vmm_out" = "Hello, world!" ]
+	grep -qxF 'stage-05: gdb: the debugger read nothing for 2 s; the guest runs on without it' \
+		"$SCRATCH/err"
+}
+
 @test "one more hardware breakpoint or watchpoint than the host offers: gdb says so, the guest goes on" {
 	start_vmm 05 q guest/echo.bin
 	read -r bps wps < <(sed -n 's/.*offers \([0-9]*\) hardware breakpoints, \([0-9]*\) watchpoints)$/\1 \2/p' "$SCRATCH/err")

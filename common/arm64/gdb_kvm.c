@@ -36,6 +36,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gdb.h"
@@ -47,6 +49,7 @@
 #define MAX_SW_BPS 256
 #define KICK SIGUSR2 /* the stages' own kick, if any, is SIGUSR1 */
 #define BRK_0 0xd4200000u /* BRK #0 (Arm ARM C6.2.38), what a software breakpoint writes */
+#define SEND_TIMEOUT_S 2 /* longest a reply may wait for gdb to read (send_all) */
 
 /* Exception classes in the ESR KVM reports with KVM_EXIT_DEBUG (Arm ARM D19.2.46 ESR_EL2.EC). */
 #define EC_HW_BP_LOWER 0x30
@@ -586,18 +589,40 @@ static struct gdb_stop why_stopped(void)
 	return stop;
 }
 
+/*
+ * Send, or give up on gdb. Sends happen with g.lock held, which every vCPU takes before KVM_RUN,
+ * and at exit: a debugger that stops reading must not stall the guest or the VMM's end for longer
+ * than SEND_TIMEOUT_S in all (SO_SNDTIMEO bounds each send(), the deadline their sum). Giving up
+ * shuts the connection down, so the server's next read sees its end and the guest runs on.
+ */
 static void send_all(const char *p, size_t n)
 {
+	struct timespec now, end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += SEND_TIMEOUT_S;
 	while (n && g.client_fd >= 0) {
 		ssize_t w = send(g.client_fd, p, n, MSG_NOSIGNAL);
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
 			return; /* gdb went away: the next read sees it */
+		}
 		p += w;
 		n -= (size_t)w;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (n && (now.tv_sec > end.tv_sec ||
+			  (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec)))
+			break;
 	}
+	if (!n || g.client_fd < 0)
+		return;
+	warn("gdb: the debugger read nothing for %d s; the guest runs on without it",
+	     SEND_TIMEOUT_S);
+	shutdown(g.client_fd, SHUT_RDWR);
 }
 
 static void send_tx(void)
@@ -730,6 +755,8 @@ static void serve(void)
 
 static void *server(void *arg)
 {
+	const struct timeval send_timeout = { .tv_sec = SEND_TIMEOUT_S };
+
 	for (;;) {
 		int fd = accept4(g.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		int one = 1;
@@ -738,6 +765,7 @@ static void *server(void *arg)
 			continue;
 		/* Replies are small and gdb waits for each: Nagle's delay would be all latency. */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
 		pthread_mutex_lock(&g.lock);
 		g.client_fd = fd;
 		g.session = (struct gdb_session){ 0 };

@@ -89,6 +89,10 @@ teardown() { common_teardown; }
 	vmm 02 --mem 1M guest/memory.bin
 	assert_failure 1
 	assert_equal "$stderr" "stage-02: --mem 1M is out of range: give between 2 MiB and 255 GiB"
+	# A bare number counts bytes, not MiB as QEMU's -m has it: the line says so.
+	vmm 02 --mem 1024 guest/memory.bin
+	assert_failure 1
+	assert_equal "$stderr" "stage-02: --mem 1024 means 1024 bytes, less than 2 MiB: a size without a unit counts bytes (1024M is 1024 MiB)"
 	# More bytes than 64 bits hold is out of range too, not "not a size".
 	vmm 02 --mem 17179869184G guest/memory.bin
 	assert_failure 1

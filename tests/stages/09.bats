@@ -307,15 +307,18 @@ veleiro: ready$"
 }
 
 @test "the GICv3 ITS: Linux finds it where the device tree says and makes it its MSI domain; --no-its leaves it out" {
-	vmm 09 -a "console=ttyAMA0 quiet -- dmesg"
+	# Only the kernel's lines about the ITS and MSIs come back: the whole log through the PL011
+	# would double the boot's time in the lab. (The brackets keep grep from matching the
+	# command line, which the kernel logs too.)
+	linux -- "dmesg | grep -e 'IT[S]' -e 'MS[I]'; true"
 	assert_success
 	assert_line --partial "ITS [mem 0x08080000-0x0809ffff]"
 	assert_line --partial "Platform MSI: its@8080000 domain created"
 	refute_output --regexp "ITS.*(failed|error)"
-	vmm 09 --no-its -a "console=ttyAMA0 quiet -- dmesg"
+	linux --no-its -- "dmesg | grep -e 'IT[S]' -e 'MS[I]'; true"
 	assert_success
-	refute_output --partial "ITS"
-	assert_line --partial "veleiro: exit status 0"
+	assert_equal "$(command_output)" ""
+	assert_line "veleiro: exit status 0"
 }
 
 @test "a small VMM's devices: the host's date, an RTC alarm, /dev/hwrng, the PMU, SVE on each vCPU" {
@@ -719,7 +722,7 @@ veleiro: ready$"
 # (256 reads of 1 MiB in flight, each made available again as soon as it is used) while vCPU 0
 # prints numbered lines, every character an MMIO exit. vCPU 0 must keep going, and SYSTEM_OFF
 # and Ctrl-A x must end the VMM, whatever vCPU 1 does. guest/bad-notify.c notifies a queue that
-# does not exist 100,000 times: stderr must stay short.
+# does not exist 20,000 times: stderr must stay short.
 
 # Bounds on the VMM's own run inside the lab, its start-up not counted. They are limits, not
 # measurements: with vCPU 0 free to run, 300 lines take well under a minute in the lab of a busy
@@ -793,20 +796,20 @@ hostile_lab() {
 	assert_equal "$stderr" ""
 }
 
-@test "bad-notify: 100,000 notifies of a queue that does not exist: a few lines on stderr, then a count" {
+@test "bad-notify: 20,000 notifies of a queue that does not exist: a few lines on stderr, then a count" {
 	stage_run 09
 	run --separate-stderr timeout "$LINUX_TIMEOUT" "${STAGE_RUN[@]}" guest/bad-notify.bin </dev/null
 	assert_success
 	strip_cr
 	assert_line "bad-notify: virtio-rng at 0xa000000, live"
-	assert_line --regexp '^bad-notify: 100000 notifies of queue 4294967295 sent; Status 0x[0-9a-f]+$'
+	assert_line --regexp '^bad-notify: 20000 notifies of queue 4294967295 sent; Status 0x[0-9a-f]+$'
 	assert_line "bad-notify: done"
 	# A few warnings that name the mistake, then the count of the rest as the last line.
 	((${#stderr_lines[@]} >= 2 && ${#stderr_lines[@]} <= 20))
 	local last=${stderr_lines[-1]} line
 	[[ $last =~ ^stage-09:\ ([0-9]+)\ more\ warnings?\ caused\ by\ the\ guest\ (was|were)\ counted\ but\ not\ shown$ ]]
 	# Every notify was either shown or counted.
-	((BASH_REMATCH[1] >= 100000 - 20))
+	((BASH_REMATCH[1] >= 20000 - 20))
 	for line in "${stderr_lines[@]:0:${#stderr_lines[@]}-1}"; do
 		[[ $line == "stage-09: "*4294967295* ]]
 	done
