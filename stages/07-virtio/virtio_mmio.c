@@ -167,12 +167,14 @@ static void virtio_mmio_write_status(struct virtio_mmio *dev, uint32_t val)
 			   virtio_mmio_name(dev), val, old);
 		return;
 	}
-	/* Each step of 3.1.1 needs the one before; a step taken too early is not taken. */
-	if ((next & ~old & VIRTIO_STATUS_DRIVER) && !(next & VIRTIO_STATUS_ACKNOWLEDGE)) {
-		warn_guest(&dev->warnings, "%s: DRIVER set before ACKNOWLEDGE; ignored",
-			   virtio_mmio_name(dev));
-		next &= ~VIRTIO_STATUS_DRIVER;
-	}
+	/*
+	 * Each step of 3.1.1 needs the one before; a step taken too early is not taken. But
+	 * DRIVER says that the driver has seen the device, which is all ACKNOWLEDGE says, so
+	 * DRIVER alone counts as both: U-Boot acknowledges a device, then resets it when its
+	 * driver binds and sets DRIVER alone (virtio-uclass.c), as QEMU lets it.
+	 */
+	if (next & ~old & VIRTIO_STATUS_DRIVER)
+		next |= VIRTIO_STATUS_ACKNOWLEDGE;
 	if (next & ~old & VIRTIO_STATUS_FEATURES_OK) {
 		if (!(next & VIRTIO_STATUS_DRIVER)) {
 			warn_guest(&dev->warnings, "%s: FEATURES_OK set before DRIVER; ignored",

@@ -274,6 +274,44 @@ enum boot_error boot_load(const struct guest_mem *mem, const char *kernel_path,
 	return BOOT_OK;
 }
 
+/*
+ * QEMU starts firmware from a flash at address 0 and puts the DTB at the start of RAM; here there
+ * is no flash, so the firmware runs from RAM, right after the DTB's 2 MiB block. That suits
+ * firmware built to run from anywhere (U-Boot's qemu_arm64 is position-independent and moves
+ * itself to the top of RAM before it does anything else).
+ */
+enum boot_error boot_load_firmware(const struct guest_mem *mem, const char *path,
+				   struct boot_layout *out)
+{
+	uint8_t *dst;
+	size_t len;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (mem->gpa % SZ_2M || mem->size > UINT64_MAX - mem->gpa)
+		return BOOT_ERR_RAM;
+	if (mem->size <= BOOT_DTB_MAX)
+		return BOOT_ERR_KERNEL_TOO_BIG;
+	dst = guest_ptr(mem, mem->gpa + BOOT_DTB_MAX, mem->size - BOOT_DTB_MAX);
+	ret = file_load(path, dst, mem->size - BOOT_DTB_MAX, &len);
+	if (ret == -EFBIG)
+		return BOOT_ERR_KERNEL_TOO_BIG;
+	if (ret < 0) {
+		out->sys_errno = -ret;
+		return BOOT_ERR_KERNEL_READ;
+	}
+	if (len == 0)
+		return BOOT_ERR_KERNEL_EMPTY;
+	out->refusal = file_type_refusal(dst, len);
+	if (out->refusal)
+		return BOOT_ERR_NOT_CODE;
+	out->dtb_gpa = mem->gpa;
+	out->kernel_start = mem->gpa + BOOT_DTB_MAX;
+	out->kernel_end = out->kernel_start + len;
+	out->entry = out->kernel_start;
+	return BOOT_OK;
+}
+
 const char *boot_strerror(enum boot_error err)
 {
 	switch (err) {

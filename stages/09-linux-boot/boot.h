@@ -80,6 +80,14 @@ enum boot_error boot_parse(const void *data, uint64_t len, struct boot_image *im
 enum boot_error boot_load(const struct guest_mem *mem, const char *kernel_path,
 			  const char *initrd_path, struct boot_layout *out);
 
+/*
+ * Load firmware the way QEMU's virt machine starts it: the DTB's slot at the start of RAM, where
+ * U-Boot's qemu-arm board reads it (board_fdt_blob_setup()), and the firmware in the next 2 MiB
+ * block. out as boot_load() fills it, with no initrd; the errors are the kernel's.
+ */
+enum boot_error boot_load_firmware(const struct guest_mem *mem, const char *path,
+				   struct boot_layout *out);
+
 /* A one-line description of err, without a trailing newline. */
 const char *boot_strerror(enum boot_error err);
 

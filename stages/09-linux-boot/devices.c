@@ -28,9 +28,11 @@
  * disks from slot 0, as given, so that Linux names them vda, vdb, ...; then the console; then the
  * entropy device, if a slot is left. The slots no device takes answer as empty.
  */
-extern const struct device_type uart_device, rtc_device, disk_device, vcon_device, rng_device;
+extern const struct device_type uart_device, rtc_device, disk_device, vcon_device, rng_device,
+	flash_device;
 static const struct device_type *const device_table[] = {
 	&uart_device, /* uart.c: the PL011 and the console */
+	&flash_device, /* flash.c: a read-only flash bank for --firmware */
 	&rtc_device, /* rtc.c: the PL031 real-time clock */
 	&disk_device, /* disk.c: each --disk, a virtio-blk */
 	&vcon_device, /* vcon.c: --virtio-console */

@@ -50,11 +50,13 @@ int vm_type_for(int kvm, uint64_t ram_end)
 /* Load the kernel and initrd (boot.c); one clear line for each way that goes wrong. */
 void load_kernel(const struct guest_mem *ram, const struct options *o, struct boot_layout *layout)
 {
-	enum boot_error err = boot_load(ram, o->kernel, o->initrd, layout);
+	enum boot_error err = o->firmware ? boot_load_firmware(ram, o->firmware, layout)
+					  : boot_load(ram, o->kernel, o->initrd, layout);
 	const char *file = err == BOOT_ERR_INITRD_READ || err == BOOT_ERR_INITRD_EMPTY ||
 					   err == BOOT_ERR_INITRD_TOO_BIG
 				   ? o->initrd
-				   : o->kernel;
+			   : o->firmware ? o->firmware
+					 : o->kernel;
 	char a[SIZE_FORMAT_LEN];
 
 	if (err == BOOT_ERR_KERNEL_READ || err == BOOT_ERR_INITRD_READ)
@@ -66,9 +68,11 @@ void load_kernel(const struct guest_mem *ram, const struct options *o, struct bo
 		die("%s %s", file, layout->refusal);
 	if (err)
 		die("%s: %s", file, boot_strerror(err));
-	info("%s: %s at 0x%" PRIx64 "-0x%" PRIx64 ", DTB at 0x%" PRIx64, o->kernel,
-	     layout->is_image ? "Linux Image" : "raw binary", layout->kernel_start,
-	     layout->kernel_end, layout->dtb_gpa);
+	info("%s: %s at 0x%" PRIx64 "-0x%" PRIx64 ", DTB at 0x%" PRIx64, file,
+	     o->firmware	? "firmware"
+	     : layout->is_image ? "Linux Image"
+				: "raw binary",
+	     layout->kernel_start, layout->kernel_end, layout->dtb_gpa);
 	if (o->initrd)
 		info("%s: initrd at 0x%" PRIx64 "-0x%" PRIx64, o->initrd, layout->initrd_start,
 		     layout->initrd_end);

@@ -26,8 +26,8 @@
 #include "guest_mem.h"
 
 #define MAX_CPUS DTB_MAX_CPUS_GICV3 /* the most the memory map has room for */
-/* The devices one boot can have: one per virtio slot, and the UART and the RTC. */
-#define MACHINE_DEVICES (VIRTIO_SLOTS + 2)
+/* The devices one boot can have: one per virtio slot, the UART, the RTC and the flash bank. */
+#define MACHINE_DEVICES (VIRTIO_SLOTS + 3)
 
 /* The signal that kicks a vCPU thread out of KVM_RUN. */
 #define KICK_SIGNAL SIGUSR1

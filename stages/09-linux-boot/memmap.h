@@ -3,6 +3,7 @@
  * "virt" board, and the interrupt numbers (INTIDs) of its devices. Defined here, once; the rest of
  * the VMM (and the device tree, from stage 08) derives from these.
  *
+ *   0x04000000 - 0x07ffffff   flash bank 1, read-only zeros (only with --firmware)       stage 09
  *   0x08000000 - 0x0800ffff   GIC distributor (64 KiB; a GICv2's is 4 KiB), in KVM     stage 05
  *   0x08010000 - 0x08011fff   GICv2 CPU interface (only with --gic v2), in KVM         stage 05
  *   0x08080000 - 0x0809ffff   GICv3 ITS (where KVM has one; --no-its: none), in KVM   stage 09
@@ -39,6 +40,9 @@
 /* The arch timer's PPIs, as QEMU virt wires them (and its device tree states). */
 #define TIMER_VIRT_INTID GIC_PPI_INTID(11) /* EL1 virtual timer */
 #define TIMER_PHYS_INTID GIC_PPI_INTID(14) /* EL1 physical timer */
+
+#define FLASH_BASE 0x04000000UL /* QEMU virt: its second flash bank, U-Boot's environment */
+#define FLASH_SIZE 0x04000000UL /* 64 MiB, as QEMU's */
 
 #define PL011_BASE 0x09000000UL /* QEMU virt: the UART */
 #define PL031_BASE 0x09010000UL /* QEMU virt: the RTC */

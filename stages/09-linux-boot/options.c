@@ -35,10 +35,14 @@
 #define OPT_NO_IOEVENTFD (OPT_LONG_ONLY + 7)
 #define OPT_NO_COALESCED_MMIO (OPT_LONG_ONLY + 8)
 #define OPT_NO_ITS (OPT_LONG_ONLY + 9)
+#define OPT_FIRMWARE (OPT_LONG_ONLY + 10)
 
 static const struct opt table[] = {
 	{ 'k', "kernel", "FILE", "the kernel (Image) or bare-metal binary" },
 	{ 'i', "initrd", "FILE", "an initramfs for the kernel" },
+	{ OPT_FIRMWARE, "firmware", "FILE",
+	  "boot firmware such as U-Boot instead of a kernel: FILE 2 MiB\n"
+	  "into RAM, the device tree at the start of RAM, as QEMU virt does" },
 	{ 'a', "cmdline", "TEXT",
 	  "the kernel command line (default \"console=ttyAMA0\n"
 	  "earlycon=pl011,ADDRESS\", with the UART's ADDRESS above)" },
@@ -155,6 +159,9 @@ static void set(void *ctx, int key, const char *value)
 	case 'i':
 		o->initrd = value;
 		break;
+	case OPT_FIRMWARE:
+		o->firmware = value;
+		break;
 	case 'a':
 		if (strlen(value) >= BOOT_CMDLINE_SIZE)
 			die("--cmdline is %zu bytes long; an arm64 kernel takes at most %d",
@@ -236,9 +243,13 @@ void options_parse(int argc, char **argv, struct options *o)
 		o->kernel = argv[first++];
 	if (first < argc)
 		opts_usage_error("give exactly one kernel");
+	/* Firmware finds and loads the kernel itself, from the disks the machine has. */
+	if (o->firmware && (o->kernel || o->initrd))
+		opts_usage_error("--firmware boots instead of a kernel: give no kernel or --initrd "
+				 "with it");
 	if (o->virtio_console && o->ndisks == VIRTIO_SLOTS)
 		die("too many disks for a virtio-console too: there are %d virtio slots",
 		    VIRTIO_SLOTS);
-	if (!o->kernel)
+	if (!o->kernel && !o->firmware)
 		default_guest(o);
 }

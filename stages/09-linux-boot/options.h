@@ -18,6 +18,7 @@ struct disk_option {
 struct options {
 	uint64_t ram_size;
 	const char *kernel; /* an arm64 Image, or a raw bare-metal binary */
+	const char *firmware; /* NULL, or firmware started as QEMU virt starts it (no kernel) */
 	const char *initrd; /* NULL: none */
 	const char *cmdline; /* the kernel command line */
 	const char *dtb_out; /* NULL, or where to save the device tree */

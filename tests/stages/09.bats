@@ -57,7 +57,8 @@ build_ptyrun() {
 	cat >"$SCRATCH/ptyrun.c" <<'EOF'
 /*
  * ptyrun [WANT KEYS]... -- CMD [ARG...]: run CMD on a new pseudo-terminal, as if someone typed at
- * it: once its output contains the first WANT, type the first KEYS, then wait for the next WANT.
+ * it: once its output contains the first WANT, type the first KEYS, then wait for the next WANT
+ * in what comes after that one.
  * In both, ^A stands for Ctrl-A (any ^X for its control key) and ^^ for a caret. Prints what CMD
  * wrote to the terminal, then "ptyrun: status N" and whether the terminal's settings are back.
  */
@@ -98,8 +99,8 @@ int main(int argc, char **argv)
 	static char out[1 << 20];
 	int master, slave, status = 0, step = 1, cmd = 1;
 	struct termios before, after;
-	size_t len = 0;
-	const char *name;
+	size_t len = 0, seen = 0;
+	const char *name, *found;
 	pid_t pid;
 
 	while (cmd < argc && strcmp(argv[cmd], "--") != 0)
@@ -126,11 +127,12 @@ int main(int argc, char **argv)
 	while (waitpid(pid, &status, WNOHANG) != pid) {
 		len = drain(master, out, len, sizeof(out) - 1, 200);
 		out[len] = '\0';
-		if (step < cmd && strstr(out, argv[step])) {
+		if (step < cmd && (found = strstr(out + seen, argv[step]))) {
 			size_t n = strlen(argv[step + 1]);
 
 			if (write(master, argv[step + 1], n) != (ssize_t)n)
 				return 2;
+			seen = (size_t)(found - out) + strlen(argv[step]);
 			step += 2;
 		}
 	}
@@ -515,6 +517,50 @@ veleiro: ready$"
 	assert_success
 	assert_equal "$(grep -c '^veleiro: ready$' <<<"$output")" 1
 	assert_equal "$stderr" "stage-09: the guest rebooted; --no-reboot: stopping here"
+}
+
+@test "--firmware: Debian's U-Boot finds the disk, the RTC and the console with its own drivers; reset and poweroff" {
+	build_ptyrun
+	# A key stops the autoboot; then U-Boot's commands, one line. After the reset U-Boot starts
+	# again in the same process, and is stopped the same way. (U-Boot's echo of "mark${v}" is
+	# not "mark1": what the command printed is.)
+	run -0 --separate-stderr timeout "$LINUX_TIMEOUT" "$VMM_HOST" "$SCRATCH/ptyrun" \
+		"Hit any key" " " \
+		"=> " 'virtio scan; virtio info; date; ls virtio 0; setenv v 1; echo mark${v}; reset^M' \
+		"resetting" "" "Hit any key" " " "=> " "poweroff^M" \
+		-- "$VMM_BIN/stage-09" --firmware build/deps/u-boot.bin --disk build/linux/disk.ext4,ro
+	strip_cr
+	assert_equal "$stderr" ""
+	assert_line "ptyrun: status 0"
+	# U-Boot found the RAM and the PL011 in the device tree, and the environment flash empty.
+	assert_equal "$(grep -c '^U-Boot 20' <<<"$output")" 2
+	assert_line "DRAM:  1 GiB"
+	assert_line "Loading Environment from Flash... *** Warning - bad CRC, using default environment"
+	assert_line "In:    pl011@9000000"
+	# virtio-blk, through U-Boot's virtio-mmio driver: our vendor ID, the disk's size, a file.
+	assert_line "Device 0: VLRO VirtIO Block Device"
+	assert_line --partial "Capacity: 32.0 MB = 0.0 GB (65536 x 512)"
+	assert_regex "$output" "[0-9]+ +hello.txt"
+	# The PL031: the host's date.
+	assert_line --regexp "^Date: $(date -u +%Y)-[0-9]{2}-[0-9]{2} "
+	assert_line "mark1"
+	assert_line "poweroff ..."
+	# Nothing the VMM had to say about what the guest did.
+	refute_output --partial "stage-09:"
+}
+
+@test "--firmware with a kernel, or a file that is not there: one line each, nothing runs" {
+	in_lab "$VMM_TIMEOUT" '
+		"$1" --firmware build/deps/u-boot.bin guest/hello.bin; echo "with a kernel: $?"
+		"$1" --firmware build/deps/u-boot.bin --initrd build/linux/initramfs.cpio.gz
+		echo "with an initrd: $?"
+		"$1" --firmware "$2/none.bin"; echo "not there: $?"' "$SCRATCH"
+	assert_success
+	assert_equal "$output" "$(printf '%s\n' 'with a kernel: 2' 'with an initrd: 2' 'not there: 1')"
+	assert_equal "$stderr" "$(printf '%s\n' \
+		'stage-09: --firmware boots instead of a kernel: give no kernel or --initrd with it (see --help)' \
+		'stage-09: --firmware boots instead of a kernel: give no kernel or --initrd with it (see --help)' \
+		"stage-09: cannot load $SCRATCH/none.bin: No such file or directory")"
 }
 
 @test "on a terminal: Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-C goes to the guest, Ctrl-A x quits" {
