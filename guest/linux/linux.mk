@@ -7,11 +7,13 @@
 #   DEPS_STAMP  the stamp whose rule runs lab/deps, which downloads Debian's kernel and busybox
 #               packages and unpacks them under $(BUILD)/deps/
 # and gets these targets:
-#   linux               the three files below
+#   linux               the four files below
 #   $(LINUX_IMAGE)      the kernel (an uncompressed arm64 Image)
 #   $(LINUX_INITRAMFS)  the initramfs, with the test and bench programs of $(LINUX_PROGRAMS) in
 #                       its /bin
 #   $(LINUX_DISK)       an ext4 image holding guest/linux/disk/ (tests copy it before writing to it)
+#   $(LINUX_BOOT_DISK)  a disk firmware boots this guest from: a partition table, one ext4
+#                       partition with the kernel, the initramfs and extlinux/extlinux.conf
 #   linux-qemu          boot this guest under QEMU, the reference machine (LINUX_CMD=... to pass a
 #                       command, LINUX_QEMU_ARGS=... for more QEMU options)
 # Each file is rebuilt only when its inputs change.
@@ -21,7 +23,8 @@ LINUX_OUT := $(BUILD)/linux
 LINUX_IMAGE := $(LINUX_OUT)/Image
 LINUX_INITRAMFS := $(LINUX_OUT)/initramfs.cpio.gz
 LINUX_DISK := $(LINUX_OUT)/disk.ext4
-LINUX_FILES := $(LINUX_IMAGE) $(LINUX_INITRAMFS) $(LINUX_DISK)
+LINUX_BOOT_DISK := $(LINUX_OUT)/boot-disk.img
+LINUX_FILES := $(LINUX_IMAGE) $(LINUX_INITRAMFS) $(LINUX_DISK) $(LINUX_BOOT_DISK)
 
 # lab/deps leaves a .unpacked stamp in each package it unpacks, renewed when the package changes.
 LINUX_KERNEL_PKG := $(BUILD)/deps/kernel/.unpacked
@@ -77,6 +80,10 @@ $(LINUX_DISK): $(LINUX_DIR)/disk $(wildcard $(LINUX_DIR)/disk/*) | $(DEPS_STAMP)
 	$(Q)rm -f $@.tmp && truncate -s 32M $@.tmp
 	$(Q)mkfs.ext4 -q -L veleiro -E root_owner=0:0 -d $(LINUX_DIR)/disk $@.tmp
 	$(Q)mv $@.tmp $@
+
+$(LINUX_BOOT_DISK): $(LINUX_DIR)/mkbootdisk $(LINUX_IMAGE) $(LINUX_INITRAMFS)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(LINUX_DIR)/mkbootdisk $@ $(LINUX_IMAGE) $(LINUX_INITRAMFS)
 
 LINUX_CMD ?=
 linux-qemu: $(LINUX_IMAGE) $(LINUX_INITRAMFS)

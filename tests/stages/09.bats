@@ -549,6 +549,30 @@ veleiro: ready$"
 	refute_output --partial "stage-09:"
 }
 
+@test "--firmware: U-Boot's distro boot finds extlinux.conf on a partitioned disk and boots Linux on 2 vCPUs" {
+	build_ptyrun
+	# build/linux/boot-disk.img (guest/linux/mkbootdisk): no key stops the autoboot, so U-Boot
+	# scans the disks, loads the kernel and initramfs the configuration names and starts Linux
+	# with its own copy of our device tree. The shell then gets one line.
+	run -0 --separate-stderr timeout "$LINUX_TIMEOUT" "$VMM_HOST" "$SCRATCH/ptyrun" \
+		"veleiro: ready" 'cat /proc/cmdline; cat /sys/devices/system/cpu/online; poweroff^M' \
+		-- "$VMM_BIN/stage-09" --cpus 2 --firmware build/deps/u-boot.bin \
+		--disk build/linux/boot-disk.img,ro
+	strip_cr
+	assert_equal "$stderr" ""
+	assert_line "ptyrun: status 0"
+	assert_line "Scanning virtio 0:1..."
+	assert_line "Found /extlinux/extlinux.conf"
+	assert_line "Starting kernel ..."
+	assert_line "veleiro: cpus:    2 (0-1 online)"
+	assert_line --regexp "^veleiro: rtc:     rtc-pl031, $(date -u +%Y)-"
+	# The command line is extlinux.conf's, passed on by U-Boot in the device tree's /chosen.
+	assert_line "console=ttyAMA0 quiet"
+	assert_line "0-1"
+	assert_line --partial "reboot: Power down"
+	refute_output --partial "stage-09:"
+}
+
 @test "--firmware with a kernel, or a file that is not there: one line each, nothing runs" {
 	in_lab "$VMM_TIMEOUT" '
 		"$1" --firmware build/deps/u-boot.bin guest/hello.bin; echo "with a kernel: $?"
