@@ -565,6 +565,7 @@ veleiro: ready$"
 	assert_line "Found /extlinux/extlinux.conf"
 	assert_line "Starting kernel ..."
 	assert_line "veleiro: cpus:    2 (0-1 online)"
+	assert_line --regexp "^veleiro: disk:    vda, [0-9]+ MiB, ext4 \(vda1\) on /mnt, read-only$"
 	assert_line --regexp "^veleiro: rtc:     rtc-pl031, $(date -u +%Y)-"
 	# The command line is extlinux.conf's, passed on by U-Boot in the device tree's /chosen.
 	assert_line "console=ttyAMA0 quiet"
