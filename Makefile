@@ -80,7 +80,7 @@ COMMON_SRCS := $(wildcard common/*.c)
 COMMON_VMM_SRCS := $(wildcard common/arm64/*.c)
 
 
-.PHONY: all help deps test unit unit-san format-check reformat check-stages docs-check fuzz fuzz-smoke run lab \
+.PHONY: all help deps test unit unit-san format-check reformat check-stages docs-check fuzz fuzz-smoke run run-uboot lab \
 	lab-status lab-stop test-lab fresh-check clean bench \
 	$(addprefix stage-,$(STAGE_NUMS)) $(addprefix test-,$(STAGE_NUMS)) $(addprefix diff-,$(STAGE_NUMS))
 
@@ -90,6 +90,7 @@ help:
 	@echo "  make all            build every stage (./stage-NN) and every guest (guest/*.bin)"
 	@echo "  make stage-NN       build stage NN and the guests it runs, e.g. make stage-03"
 	@echo "  make run            build and run the most complete stage with its default guest"
+	@echo "  make run-uboot      stage 09 booting Debian's U-Boot, which boots Linux from a disk"
 	@echo "  make test           unit tests (also under ASan/UBSan), format and copy-forward checks,"
 	@echo "                      then every stage's suite (through the lab on non-arm64 hosts; the"
 	@echo "                      assignments' suites through their grader, as make grade-check does)"
@@ -421,6 +422,12 @@ fresh-check:
 # The most complete stage present, with what its stage.mk gives `make run` (STAGE_RUN).
 run: stage-$(LAST_STAGE)
 	./stage-$(LAST_STAGE) $(RUN_$(LAST_STAGE))
+
+# Stage 09 with firmware: Debian's U-Boot (make deps fetches it) boots the guest Linux from a
+# distribution's kind of disk (build/linux/boot-disk.img) through its distro boot; a key during
+# its countdown gives U-Boot's prompt instead.
+run-uboot: stage-09
+	./stage-09 --cpus 2 --firmware $(BUILD)/deps/u-boot.bin --disk $(BUILD)/linux/boot-disk.img,ro
 
 bench: all
 	$(Q)tests/bench
