@@ -283,6 +283,9 @@ enum boot_error boot_load(const struct guest_mem *mem, const char *kernel_path,
 enum boot_error boot_load_firmware(const struct guest_mem *mem, const char *path,
 				   struct boot_layout *out)
 {
+	struct boot_image img;
+	enum boot_error err;
+	uint64_t room;
 	uint8_t *dst;
 	size_t len;
 	int ret;
@@ -290,23 +293,24 @@ enum boot_error boot_load_firmware(const struct guest_mem *mem, const char *path
 	memset(out, 0, sizeof(*out));
 	if (mem->gpa % SZ_2M || mem->size > UINT64_MAX - mem->gpa)
 		return BOOT_ERR_RAM;
-	if (mem->size <= BOOT_DTB_MAX)
+	if (mem->size <= BOOT_FIRMWARE_OFFSET)
 		return BOOT_ERR_KERNEL_TOO_BIG;
-	dst = guest_ptr(mem, mem->gpa + BOOT_DTB_MAX, mem->size - BOOT_DTB_MAX);
-	ret = file_load(path, dst, mem->size - BOOT_DTB_MAX, &len);
+	room = mem->size - BOOT_FIRMWARE_OFFSET;
+	dst = guest_ptr(mem, mem->gpa + BOOT_FIRMWARE_OFFSET, room);
+	ret = file_load(path, dst, room, &len);
 	if (ret == -EFBIG)
 		return BOOT_ERR_KERNEL_TOO_BIG;
 	if (ret < 0) {
 		out->sys_errno = -ret;
 		return BOOT_ERR_KERNEL_READ;
 	}
-	if (len == 0)
-		return BOOT_ERR_KERNEL_EMPTY;
-	out->refusal = file_type_refusal(dst, len);
-	if (out->refusal)
-		return BOOT_ERR_NOT_CODE;
+	/* What may not be a kernel may not be firmware either: empty, compressed, an ELF. */
+	err = boot_parse(dst, len, &img);
+	out->refusal = img.refusal;
+	if (err)
+		return err;
 	out->dtb_gpa = mem->gpa;
-	out->kernel_start = mem->gpa + BOOT_DTB_MAX;
+	out->kernel_start = mem->gpa + BOOT_FIRMWARE_OFFSET;
 	out->kernel_end = out->kernel_start + len;
 	out->entry = out->kernel_start;
 	return BOOT_OK;

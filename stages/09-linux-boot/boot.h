@@ -16,6 +16,7 @@
 
 #define BOOT_DTB_MAX 0x200000ULL /* booting.rst 2: the DTB must not exceed 2 MiB */
 #define BOOT_RAW_OFFSET 0x80000ULL /* raw binaries load this far into RAM */
+#define BOOT_FIRMWARE_OFFSET BOOT_DTB_MAX /* firmware: after the DTB's block at the start of RAM */
 
 /*
  * The longest kernel command line an arm64 kernel takes, its NUL included: COMMAND_LINE_SIZE
@@ -82,8 +83,9 @@ enum boot_error boot_load(const struct guest_mem *mem, const char *kernel_path,
 
 /*
  * Load firmware the way QEMU's virt machine starts it: the DTB's slot at the start of RAM, where
- * U-Boot's qemu-arm board reads it (board_fdt_blob_setup()), and the firmware in the next 2 MiB
- * block. out as boot_load() fills it, with no initrd; the errors are the kernel's.
+ * U-Boot's qemu-arm board reads it (board_fdt_blob_setup()), and the firmware right after it, at
+ * BOOT_FIRMWARE_OFFSET. out as boot_load() fills it, with no initrd; the errors are the kernel's,
+ * and so are the files refused (boot_parse()).
  */
 enum boot_error boot_load_firmware(const struct guest_mem *mem, const char *path,
 				   struct boot_layout *out);

@@ -454,6 +454,56 @@ static void test_raw(void)
 	ram_free(&mem);
 }
 
+#ifdef BOOT_FIRMWARE_OFFSET
+/*
+ * Stage 09's --firmware (stage 08's boot.c, which this file also tests, has none): the DTB's slot
+ * at the start of RAM, the file right after it, refused as a kernel file would be.
+ */
+static void test_firmware(void)
+{
+	struct guest_mem mem = ram_new(16 * MIB);
+	uint64_t at = RAM_BASE + BOOT_FIRMWARE_OFFSET, room = 16 * MIB - BOOT_FIRMWARE_OFFSET;
+	uint8_t *file = malloc(room + 1);
+	struct boot_layout l;
+
+	CHECK_EQ(BOOT_FIRMWARE_OFFSET, BOOT_DTB_MAX);
+	fill(file, room + 1, 3);
+	write_file(kernel_path, file, 4096);
+	CHECK_EQ(boot_load_firmware(&mem, kernel_path, &l), BOOT_OK);
+	CHECK_EQ(l.dtb_gpa, RAM_BASE);
+	CHECK_EQ(l.entry, at);
+	CHECK_EQ(l.kernel_start, at);
+	CHECK_EQ(l.kernel_end, at + 4096);
+	CHECK_EQ(l.initrd_start, 0);
+	CHECK_EQ(l.initrd_end, 0);
+	CHECK(ram_equals(&mem, at, file, 4096));
+	/* The rest of RAM exactly, then one byte more. */
+	write_file(kernel_path, file, room);
+	CHECK_EQ(boot_load_firmware(&mem, kernel_path, &l), BOOT_OK);
+	CHECK(ram_equals(&mem, at, file, room));
+	write_file(kernel_path, file, room + 1);
+	CHECK_EQ(boot_load_firmware(&mem, kernel_path, &l), BOOT_ERR_KERNEL_TOO_BIG);
+	/* Refused as a kernel file is: empty, an ELF; a missing file says why. */
+	write_file(kernel_path, "", 0);
+	CHECK_EQ(boot_load_firmware(&mem, kernel_path, &l), BOOT_ERR_KERNEL_EMPTY);
+	write_file(kernel_path, "\x7f\x45\x4c\x46\x02\x01\x01\x00", 8);
+	CHECK_EQ(boot_load_firmware(&mem, kernel_path, &l), BOOT_ERR_NOT_CODE);
+	CHECK(l.refusal && strstr(l.refusal, "ELF"));
+	unlink(kernel_path);
+	CHECK_EQ(boot_load_firmware(&mem, kernel_path, &l), BOOT_ERR_KERNEL_READ);
+	CHECK_EQ(l.sys_errno, ENOENT);
+	/* RAM off a 2 MiB boundary; RAM with no room after the DTB's slot. */
+	mem.gpa = RAM_BASE + 0x1000;
+	CHECK_EQ(boot_load_firmware(&mem, kernel_path, &l), BOOT_ERR_RAM);
+	mem.gpa = RAM_BASE;
+	ram_free(&mem);
+	mem = ram_new(BOOT_FIRMWARE_OFFSET);
+	CHECK_EQ(boot_load_firmware(&mem, kernel_path, &l), BOOT_ERR_KERNEL_TOO_BIG);
+	ram_free(&mem);
+	free(file);
+}
+#endif
+
 /* Kernels that do not fit, by their file or by their image_size, with the DTB. */
 static void test_too_big(void)
 {
@@ -724,6 +774,9 @@ int main(void)
 	test_not_code();
 	test_raw();
 	test_too_big();
+#ifdef BOOT_FIRMWARE_OFFSET
+	test_firmware();
+#endif
 	test_bad_ram();
 	test_initrd();
 	test_layout_properties();
